@@ -1,0 +1,233 @@
+"""The `twin` command: a thin layer over the Python API.
+
+Data go to stdout (JSON, schema); tables, progress and messages to stderr. Bad input exits 2 with every problem
+listed and no traceback; Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from twin.errors import TwinError
+from twin.experiment import plan as make_plan
+from twin.experiment import run_plan
+from twin.results import Results
+from twin.scenario import Scenario, load
+from twin.spec import json_schema
+
+app = typer.Typer(
+    name="twin",
+    help="Factory line-throughput digital twin: run a scenario, get throughput, WIP, lead time and state shares "
+    "with confidence intervals.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _err() -> Console:
+    # Piped to a file or CI log, rich would fall back to 80 columns and fold the tables.
+    width = None if sys.stderr.isatty() else 160
+    return Console(stderr=True, highlight=False, width=width)
+
+
+class _Exit(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        self.message = message
+
+
+# ----------------------------------------------------------------------------------------------- run
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="path to a scenario .toml file")],
+    hours: Annotated[float | None, typer.Option(help="simulated hours per replication [scenario, else 168]")] = None,
+    warmup_hours: Annotated[float | None, typer.Option(help="hours discarded at the start [scenario, else 10% of --hours]")] = None,
+    reps: Annotated[int | None, typer.Option(help="independent replications [scenario, else 10]")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed [scenario's, else 0]")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="write the results as JSON to PATH, or - for stdout")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing --json file")] = False,
+    no_failures: Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")] = False,
+    parts: Annotated[int | None, typer.Option(help="end each replication once this many parts have left")] = None,
+    workers: Annotated[int, typer.Option(help="processes running replications in parallel")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")] = False,
+) -> None:
+    """Simulate a scenario and print its KPIs with 95% confidence intervals."""
+    sc = load(scenario)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures, parts=parts)
+    target = _check_output(json_out, force)
+    console = _err()
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    if quiet:
+        res = run_plan(sc, the_plan, workers=workers)
+    else:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(f"{sc.name}: replications", total=the_plan.reps)
+            res = run_plan(sc, the_plan, workers=workers, progress=lambda done, total: bar.update(task, completed=done))
+    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    if not quiet:
+        _print_results(console, res)
+        ops = res.station_operations
+        console.print(f"[dim]{ops:,} station-operations in {wall:.2f} s wall, {cpu:.2f} s CPU in this process "
+                      f"({'engine ' + res.engine}; {the_plan.reps} replications, {workers} worker(s))[/dim]")
+    if target is not None:
+        _write_json(target, res.to_dict())
+
+
+def _check_output(json_out: str | None, force: bool) -> Path | str | None:
+    if json_out is None or json_out == "-":
+        return json_out
+    path = Path(json_out)
+    if path.exists() and not force:
+        raise _Exit(2, f"--json {json_out}: the file exists; choose another path or add --force to overwrite it")
+    if path.parent and not path.parent.exists():
+        raise _Exit(2, f"--json {json_out}: the folder {path.parent} does not exist")
+    return path
+
+
+def _write_json(target: Path | str, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    # Written beside the target and renamed, so an interrupted write never leaves half a file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fmt(est: Any, digits: int = 1) -> str:
+    mean = est.mean
+    half = est.half_width()
+    if half != half:  # NaN: one replication
+        return f"{mean:,.{digits}f}"
+    return f"{mean:,.{digits}f} ± {half:,.{digits}f}"
+
+
+def _print_results(console: Console, res: Results) -> None:
+    r = len(res.replications)
+    window_h = (res.horizon_s - res.warmup_s) / 3600.0
+    console.print(f"\n[bold]{res.scenario.name}[/bold] — {r} replication(s) of {res.horizon_s / 3600:g} h, "
+                  f"first {res.warmup_s / 3600:g} h discarded ({window_h:g} h measured), seed {res.seed}; "
+                  "± is the 95% interval half-width")
+    kpi = Table(title="Throughput", title_justify="left")
+    for col in ("line", "per hour", "per working hour", "per year", "rated / h", "WIP", "lead time (s)"):
+        kpi.add_column(col, justify="right" if col != "line" else "left")
+    for ln in res.lines:
+        kpi.add_row(ln.name, _fmt(ln.throughput.per_hour, 2), _fmt(ln.throughput.per_working_hour, 2),
+                    _fmt(ln.throughput.per_year, 0), "" if ln.rated_per_hour is None else f"{ln.rated_per_hour:g}",
+                    _fmt(ln.wip, 2), _fmt(ln.lead_time_s, 1))
+    if len(res.lines) > 1:
+        tp = res.throughput
+        kpi.add_row("[bold]all lines[/bold]", _fmt(tp.per_hour, 2), _fmt(tp.per_working_hour, 2), _fmt(tp.per_year, 0),
+                    "", _fmt(res.wip, 2), _fmt(res.lead_time_s, 1))
+    console.print(kpi)
+    shares = Table(title="Stations (share of calendar time, %)", title_justify="left")
+    for col in ("line", "station", "servers", "utilization", "working", "blocked", "starved", "down", "off-shift"):
+        shares.add_column(col, justify="left" if col in ("line", "station") else "right")
+    for st in res.stations:
+        shares.add_row(st.line, st.name, str(st.servers), f"{100 * st.utilization.mean:.1f}",
+                       *(f"{100 * st.shares[k].mean:.1f}" for k in ("working", "blocked", "starved", "down", "off_shift")))
+    console.print(shares)
+
+
+# ----------------------------------------------------------------------------------------------- check, schema
+@app.command()
+def check(scenario: Annotated[str, typer.Argument(help="path to a scenario .toml file")]) -> None:
+    """Validate a scenario: print a summary and exit 0, or every problem and exit 2."""
+    sc = load(scenario)
+    console = _err()
+    console.print(f"[green]ok[/green] {sc.source}: scenario [bold]{sc.name}[/bold], seed {sc.seed}, "
+                  f"{len(sc.lines)} line(s), {sum(len(ln.stations) for ln in sc.lines)} station(s)")
+    table = Table(title="Capacity of each station alone (parts per working hour)", title_justify="left")
+    for col in ("line", "station", "cycle_s", "dist", "servers", "buffer after", "availability", "capacity / h"):
+        table.add_column(col, justify="left" if col in ("line", "station", "dist") else "right")
+    for line in sc.lines:
+        for st in line.stations:
+            table.add_row(line.name, st.name, f"{_mean_cycle(sc, line.name, st.name):g}", st.dist, str(st.servers),
+                          str(st.buffer), f"{_availability(st):.3f}", f"{_capacity(sc, line.name, st.name):.1f}")
+    console.print(table)
+    for line in sc.lines:
+        slowest = min(line.stations, key=lambda s: _capacity(sc, line.name, s.name))
+        rated = f", rated {line.rated_per_hour:g}/h" if line.rated_per_hour else ""
+        console.print(f"line {line.name}: at most {_capacity(sc, line.name, slowest.name):.1f}/working hour, "
+                      f"limited by {slowest.name!r} in isolation{rated}")
+
+
+def _availability(st: Any) -> float:
+    if st.mtbf_s is None or st.mttr_s is None:
+        return 1.0
+    return float(st.mtbf_s / (st.mtbf_s + st.mttr_s))
+
+
+def _mean_cycle(sc: Scenario, line: str, station: str) -> float:
+    st = sc.station(line, station)
+    if st.cycle_s is not None:
+        return float(st.cycle_s)
+    values = sc.samples[(line, station)]
+    return float(sum(values) / len(values))
+
+
+def _capacity(sc: Scenario, line: str, station: str) -> float:
+    st = sc.station(line, station)
+    return st.servers * 3600.0 / _mean_cycle(sc, line, station) * _availability(st) * (1.0 - st.scrap)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors that validate TOML against JSON Schema)."""
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (used by the console script and by tests)."""
+    console = _err()
+    try:
+        app(args=argv, standalone_mode=False)
+    except TwinError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        return 2
+    except _Exit as exc:
+        console.print(f"[red]error:[/red] {escape(exc.message)}", soft_wrap=True)
+        return exc.code
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]: nothing was written")
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except Exception as exc:  # click's usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            console.print("[yellow]interrupted[/yellow]: nothing was written")
+            return 130
+        if isinstance(exc, click.ClickException):
+            exc.show(file=sys.stderr)
+            return int(exc.exit_code)
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,610 @@
+"""The discrete-event engine on SimPy: serial lines with blocking after service.
+
+Conventions (DEVELOPERS.md, `shared/methods.md`):
+- Blocking after service: a finished part stays on its server until the next buffer has room. The space between
+  station j and j+1 is a `_Link` whose *slots* count the parts waiting in the buffer plus the parts on station
+  j+1's servers (capacity b_j + m_{j+1}); a part takes a slot when it leaves j and frees it when it leaves j+1. This
+  is exactly "b_j waiting places, not counting machines", for b_j = 0 too, and needs no SimPy Store (which cannot
+  have capacity 0). Moves that can happen at once happen without an event, so the engine schedules fewer events
+  than a Store-based line.
+- The first station of a line is never starved (it releases a new part whenever a server is free); the last is
+  never blocked.
+- Busy-based failures: each server carries the working time left to its next failure; a part whose processing
+  crosses it is interrupted, repaired and resumed, which for a given sequence of draws is the processing time plus
+  the repair times it crossed (preempt-resume, computed up front: no SimPy interrupts).
+- Calendar-based failures: each server has its own sequence of down intervals on its working clock (time to
+  failure counted from the end of the previous repair, whatever the server does). A server cannot process while
+  down; starved or blocked time that falls in a down interval counts as down. A part already finished may leave
+  while its server is down (the failure stops the machine, not the transfer).
+- Calendars: everything a station does runs on its working clock (`twin.calendar`); off-shift time is a pause.
+- Scrap: a part scrapped at a station leaves it at the end of processing without needing room downstream.
+
+State shares are accumulated as the run goes (working, down, blocked per station; starved is the rest of the
+on-shift time), clipped to the measured window; memory is O(stations) unless the trace is asked for.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from twin.calendar import Calendar
+from twin.engine.model import BLOCKED, DOWN, STARVED, WORKING, ReplicationResult, RunConfig, Trace
+from twin.scenario import Scenario
+from twin.spec import StationSpec
+from twin.streams import Bernoulli, Sampler, stream, unit_draw
+
+_BUSY, _BLOCKED, _IDLE = 0, 1, 2
+
+
+class _LineState:
+    """Counters of one line: parts released, finished, scrapped; WIP integral; lead times."""
+
+    __slots__ = ("name", "env", "warmup", "released", "finished", "finished_window", "scrapped", "wip", "wip_area",
+                 "wip_last", "wip_area0", "lead_sum", "stop", "stop_after")
+
+    def __init__(self, name: str, env: simpy.Environment, warmup: float) -> None:
+        self.name = name
+        self.env = env
+        self.warmup = warmup
+        self.released = 0
+        self.finished = 0
+        self.finished_window = 0
+        self.scrapped = 0
+        self.wip = 0
+        self.wip_area = 0.0
+        self.wip_last = 0.0
+        self.wip_area0 = 0.0
+        self.lead_sum = 0.0
+        self.stop: Event | None = None
+        self.stop_after = 0
+
+    def _integrate(self, now: float) -> None:
+        self.wip_area += self.wip * (now - self.wip_last)
+        self.wip_last = now
+
+    def release(self, now: float) -> None:
+        self._integrate(now)
+        self.wip += 1
+        self.released += 1
+
+    def scrap(self, now: float) -> None:
+        self._integrate(now)
+        self.wip -= 1
+        self.scrapped += 1
+
+    def finish(self, part: float, now: float) -> None:
+        self._integrate(now)
+        self.wip -= 1
+        self.finished += 1
+        if now >= self.warmup:
+            self.finished_window += 1
+            self.lead_sum += now - part
+        if self.stop is not None and self.finished >= self.stop_after and not self.stop.triggered:
+            self.stop.succeed()
+
+
+class _Link:
+    """The buffer between two stations with its slots (see the module docstring)."""
+
+    __slots__ = ("env", "name", "capacity", "slots", "occupied", "parts", "idle", "blocked", "area", "last", "area0")
+
+    def __init__(self, env: simpy.Environment, name: str, capacity: int, downstream_servers: int) -> None:
+        self.env = env
+        self.name = name
+        self.capacity = capacity
+        self.slots = capacity + downstream_servers
+        self.occupied = 0
+        self.parts: deque[float] = deque()
+        self.idle: deque[Event] = deque()  # downstream servers waiting for a part
+        self.blocked: deque[tuple[Event, float]] = deque()  # upstream servers holding a finished part
+        self.area = 0.0
+        self.last = 0.0
+        self.area0 = 0.0
+
+    def integrate(self) -> None:
+        now = self.env.now
+        self.area += len(self.parts) * (now - self.last)
+        self.last = now
+
+    def take(self) -> float | None:
+        if self.parts:
+            self.integrate()
+            return self.parts.popleft()
+        return None
+
+    def wait(self) -> Event:
+        ev = Event(self.env)
+        self.idle.append(ev)
+        return ev
+
+    def _admit(self, part: float) -> None:
+        self.occupied += 1
+        if self.idle:
+            self.idle.popleft().succeed(part)
+        else:
+            self.integrate()
+            self.parts.append(part)
+
+    def offer(self, part: float) -> Event | None:
+        """Hand a finished part on; None if it went at once, else the event of its leaving (blocked till then)."""
+        if self.occupied < self.slots:
+            self._admit(part)
+            return None
+        ev = Event(self.env)
+        self.blocked.append((ev, part))
+        return ev
+
+    def depart(self) -> None:
+        """A part left the downstream station: its slot goes to the first blocked part, if any."""
+        self.occupied -= 1
+        if self.blocked:
+            ev, part = self.blocked.popleft()
+            self._admit(part)
+            ev.succeed()
+
+
+class _DownSchedule:
+    """Calendar-based failures of one server: down intervals [F, R) on its working clock, made as needed."""
+
+    __slots__ = ("ttf", "ttr", "w0", "w_end", "intervals", "last_r", "down")
+
+    def __init__(self, ttf: Sampler, ttr: Sampler, w0: float, w_end: float) -> None:
+        self.ttf = ttf
+        self.ttr = ttr
+        self.w0 = w0
+        self.w_end = w_end
+        self.intervals: deque[tuple[float, float]] = deque()
+        self.last_r = 0.0
+        self.down = 0.0  # down time inside the window, counted when an interval is made
+
+    def _grow(self) -> None:
+        f = self.last_r + self.ttf()
+        r = f + self.ttr()
+        self.intervals.append((f, r))
+        self.last_r = r
+        lo, hi = max(f, self.w0), min(r, self.w_end)
+        if hi > lo:
+            self.down += hi - lo
+
+    def _covering(self, t: float) -> None:
+        """Drop intervals over before t; make sure every interval starting at or before t is known."""
+        while self.intervals and self.intervals[0][1] <= t:
+            self.intervals.popleft()
+        while not self.intervals or self.intervals[-1][0] <= t:
+            self._grow()
+
+    def advance(self, t: float, work: float) -> float:
+        """Working-clock time at which `work` seconds of processing started at t are done, skipping down time."""
+        self._covering(t)
+        i = 0
+        while True:
+            if i == len(self.intervals):
+                self._grow()
+            f, r = self.intervals[i]
+            if t < f:
+                if t + work <= f:
+                    return t + work
+                work -= f - t
+            if r > t:
+                t = r
+            i += 1
+
+    def pieces(self, a: float, b: float) -> list[tuple[float, float, bool]]:
+        """[a, b) cut into pieces, each flagged True where the server was down."""
+        self._covering(b)
+        out: list[tuple[float, float, bool]] = []
+        t = a
+        for f, r in self.intervals:
+            if f >= b:
+                break
+            if r <= t:
+                continue
+            if f > t:
+                out.append((t, f, False))
+                t = f
+            hi = min(r, b)
+            out.append((t, hi, True))
+            t = hi
+        if t < b:
+            out.append((t, b, False))
+        return out
+
+    def finish(self, w_end: float) -> None:
+        """End the run at w_end: make the intervals up to it, and un-count down time after it."""
+        for f, r in self.intervals:
+            lo, hi = max(f, w_end, self.w0), min(r, self.w_end)
+            if hi > lo:
+                self.down -= hi - lo
+        self.w_end = w_end
+        self._covering(w_end)
+
+
+class _Station:
+    __slots__ = ("spec", "index", "line", "servers", "cycle", "ttf", "ttr", "basis", "scrap", "inlink", "outlink",
+                 "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units")
+
+    def __init__(self, spec: StationSpec, index: int, line: _LineState) -> None:
+        self.spec = spec
+        self.index = index
+        self.line = line
+        self.servers = spec.servers
+        self.working = 0.0
+        self.down = 0.0
+        self.blocked = 0.0
+        self.operations = 0
+        self.inlink: _Link | None = None
+        self.outlink: _Link | None = None
+        self.ttf: Sampler | None = None
+        self.ttr: Sampler | None = None
+        self.basis = spec.failure_basis
+        self.scrap: Bernoulli | None = None
+        self.to_working: Callable[[float], float] | None = None
+        self.to_calendar: Callable[[float], float] | None = None
+        self.units: list[_Server] = []
+
+
+class _Server:
+    __slots__ = ("station", "unit", "state", "since", "work", "end", "plan", "ttf_left", "schedule")
+
+    def __init__(self, station: _Station, unit: int) -> None:
+        self.station = station
+        self.unit = unit
+        self.state = _IDLE
+        self.since = 0.0  # working-clock start of the current segment
+        self.work = 0.0
+        self.end = 0.0
+        self.plan: list[tuple[float, float]] | None = None  # (work, repair) chunks of a part hit by failures
+        self.ttf_left = 0.0
+        self.schedule: _DownSchedule | None = None
+
+
+class _Tracer:
+    __slots__ = ("unit", "state", "start", "end")
+
+    def __init__(self) -> None:
+        self.unit = array("i")
+        self.state = array("b")
+        self.start = array("d")
+        self.end = array("d")
+
+    def add(self, unit: int, state: int, start: float, end: float) -> None:
+        if end > start:
+            self.unit.append(unit)
+            self.state.append(state)
+            self.start.append(start)
+            self.end.append(end)
+
+
+class DesSimulation:
+    """One replication of a scenario on SimPy. Build, `run()`, read the result; not meant to be subclassed."""
+
+    def __init__(self, scenario: Scenario, config: RunConfig) -> None:
+        self.scenario = scenario
+        self.config = config
+        self.env = simpy.Environment()
+        self.tracer = _Tracer() if config.trace else None
+        self.lines: list[_LineState] = []
+        self.stations: list[_Station] = []
+        self.links: list[_Link] = []
+        self.servers: list[_Server] = []
+        self._build()
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        cfg = self.config
+        spec = self.scenario.spec
+        for line_spec in spec.lines:
+            line = _LineState(line_spec.name, self.env, cfg.warmup_s)
+            self.lines.append(line)
+            cal_spec = line_spec.calendar or spec.calendar
+            calendar = Calendar.from_spec(cal_spec)
+            previous: _Station | None = None
+            for st_spec in line_spec.stations:
+                st = _Station(st_spec, len(self.stations), line)
+                self.stations.append(st)
+                if not calendar.always_on:
+                    st.to_working = calendar.to_working
+                    st.to_calendar = calendar.to_calendar
+                st.w0 = calendar.to_working(cfg.warmup_s)
+                st.w_end = calendar.to_working(cfg.horizon_s)
+                self._streams(st, line_spec.name)
+                if previous is not None:
+                    link = _Link(self.env, f"{line_spec.name}/{previous.spec.name}", previous.spec.buffer, st.servers)
+                    previous.outlink = link
+                    st.inlink = link
+                    self.links.append(link)
+                for _ in range(st.servers):
+                    server = _Server(st, len(self.servers))
+                    self.servers.append(server)
+                    st.units.append(server)
+                previous = st
+        for server in self.servers:
+            st = server.station
+            if st.ttf is not None and st.ttr is not None:
+                if st.basis == "busy":
+                    server.ttf_left = st.ttf()
+                else:
+                    server.schedule = _DownSchedule(st.ttf, st.ttr, st.w0, st.w_end)
+            self.env.process(self._serve(server))
+        if cfg.warmup_s > 0:
+            self.env.process(self._warmup())
+        if cfg.stop_after_parts is not None:
+            stop = Event(self.env)
+            for line in self.lines:
+                line.stop = stop
+                line.stop_after = cfg.stop_after_parts
+            self._stop: Event | None = stop
+        else:
+            self._stop = None
+
+    def _streams(self, st: _Station, line_name: str) -> None:
+        cfg = self.config
+        sp = st.spec
+
+        def rng(purpose: str) -> np.random.Generator:
+            return stream(cfg.seed, cfg.replication, line_name, sp.name, purpose)
+
+        samples = self.scenario.samples.get((line_name, sp.name))
+        mean = sp.cycle_s if sp.cycle_s is not None else float(np.mean(samples))  # type: ignore[arg-type]
+        st.cycle = Sampler(rng("process"), unit_draw(sp.dist, sp.cv, samples), mean)
+        if cfg.failures and sp.mtbf_s is not None and sp.mttr_s is not None:
+            st.ttf = Sampler(rng("failure"), unit_draw(sp.ttf_dist, sp.ttf_cv), sp.mtbf_s)
+            st.ttr = Sampler(rng("repair"), unit_draw(sp.ttr_dist, sp.ttr_cv), sp.mttr_s)
+        if cfg.failures and sp.scrap > 0:
+            st.scrap = Bernoulli(rng("scrap"), sp.scrap)
+
+    # ------------------------------------------------------------------ the server process
+    def _serve(self, server: _Server) -> Generator[Event, Any, None]:
+        env = self.env
+        timeout = env.timeout
+        st = server.station
+        line = st.line
+        inlink, outlink = st.inlink, st.outlink
+        cycle = st.cycle
+        to_w, to_cal = st.to_working, st.to_calendar
+        ttf, ttr = (st.ttf, st.ttr) if server.schedule is None else (None, None)
+        schedule = server.schedule
+        scrap = st.scrap
+        w0 = st.w0
+        tracer = self.tracer
+        unit = server.unit
+        while True:
+            # -- take a part (the first station releases a new one)
+            if inlink is None:
+                part = env.now
+                line.release(part)
+            else:
+                part = inlink.take()  # type: ignore[assignment]
+                if part is None:
+                    server.state = _IDLE
+                    part = yield inlink.wait()
+            now = env.now
+            start = now if to_w is None else to_w(now)
+            if tracer is not None:
+                self._trace_wait(server, STARVED, server.since, start)
+            # -- process it
+            work = cycle()
+            plan = None
+            if ttf is not None:
+                left = server.ttf_left
+                if left > work:
+                    server.ttf_left = left - work
+                    end = start + work
+                else:
+                    plan = []
+                    rest = work
+                    total = work
+                    while left <= rest:
+                        repair = ttr()  # type: ignore[misc]
+                        plan.append((left, repair))
+                        rest -= left
+                        total += repair
+                        left = ttf()
+                    server.ttf_left = left - rest
+                    plan.append((rest, 0.0))
+                    end = start + total
+            elif schedule is not None:
+                end = schedule.advance(start, work)
+            else:
+                end = start + work
+            server.state = _BUSY
+            server.since = start
+            server.work = work
+            server.end = end
+            server.plan = plan
+            if to_cal is None:
+                yield timeout(end - now)
+            else:
+                yield timeout(max(to_cal(end) - now, 0.0))
+            st.operations += 1
+            if start >= w0 and plan is None and schedule is None:
+                st.working += work
+                if tracer is not None:
+                    tracer.add(unit, WORKING, start, end)
+            else:
+                self._account_busy(server, end)
+            server.since = end
+            server.state = _IDLE
+            # -- scrap, or hand it on
+            if scrap is not None and scrap():
+                line.scrap(env.now)
+            elif outlink is None:
+                line.finish(part, env.now)
+            else:
+                leaving = outlink.offer(part)
+                if leaving is not None:
+                    server.state = _BLOCKED
+                    yield leaving
+                    now = env.now
+                    released = now if to_w is None else to_w(now)
+                    self._account_blocked(server, released)
+                    server.since = released
+                    server.state = _IDLE
+            if inlink is not None:
+                inlink.depart()
+
+    # ------------------------------------------------------------------ accounting
+    def _account_busy(self, server: _Server, upto: float) -> None:
+        """Add the busy segment [since, upto) of a server, clipped to the window, split into work and repair."""
+        st = server.station
+        w0, w_end = st.w0, st.w_end
+        tracer = self.tracer
+        if server.schedule is not None:
+            pieces = server.schedule.pieces(server.since, upto)
+            for a, b, is_down in pieces:
+                if not is_down:
+                    lo, hi = max(a, w0), min(b, w_end)
+                    if hi > lo:
+                        st.working += hi - lo
+                if tracer is not None:
+                    tracer.add(server.unit, DOWN if is_down else WORKING, a, b)
+            return
+        t = server.since
+        chunks = server.plan if server.plan is not None else [(server.work, 0.0)]
+        for work, repair in chunks:
+            for length, is_down in ((work, False), (repair, True)):
+                a, b = t, min(t + length, upto)
+                if b <= a:
+                    t += length
+                    continue
+                lo, hi = max(a, w0), min(b, w_end)
+                if hi > lo:
+                    if is_down:
+                        st.down += hi - lo
+                    else:
+                        st.working += hi - lo
+                if tracer is not None:
+                    tracer.add(server.unit, DOWN if is_down else WORKING, a, b)
+                t += length
+
+    def _account_blocked(self, server: _Server, upto: float) -> None:
+        st = server.station
+        a, b = server.since, upto
+        if server.schedule is not None:
+            for x, y, is_down in server.schedule.pieces(a, b):
+                if not is_down:
+                    lo, hi = max(x, st.w0), min(y, st.w_end)
+                    if hi > lo:
+                        st.blocked += hi - lo
+                if self.tracer is not None:
+                    self.tracer.add(server.unit, DOWN if is_down else BLOCKED, x, y)
+            return
+        lo, hi = max(a, st.w0), min(b, st.w_end)
+        if hi > lo:
+            st.blocked += hi - lo
+        if self.tracer is not None:
+            self.tracer.add(server.unit, BLOCKED, a, b)
+
+    def _trace_wait(self, server: _Server, state: int, a: float, b: float) -> None:
+        assert self.tracer is not None
+        if server.schedule is not None:
+            for x, y, is_down in server.schedule.pieces(a, b):
+                self.tracer.add(server.unit, DOWN if is_down else state, x, y)
+        else:
+            self.tracer.add(server.unit, state, a, b)
+
+    def _warmup(self) -> Generator[Event, Any, None]:
+        yield self.env.timeout(self.config.warmup_s)
+        now = self.env.now
+        for line in self.lines:
+            line._integrate(now)
+            line.wip_area0 = line.wip_area
+        for link in self.links:
+            link.integrate()
+            link.area0 = link.area
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> ReplicationResult:
+        cfg = self.config
+        if self._stop is not None:
+            self.env.run(until=simpy.AnyOf(self.env, [self._stop, self.env.timeout(cfg.horizon_s)]))
+        else:
+            self.env.run(until=cfg.horizon_s)
+        end_s = min(self.env.now, cfg.horizon_s) if self._stop is not None else cfg.horizon_s
+        return self._result(end_s)
+
+    def _close(self, end_s: float) -> None:
+        """Account the segments still open when the run ends."""
+        for server in self.servers:
+            st = server.station
+            w_end = st.w_end = end_s if st.to_working is None else st.to_working(end_s)
+            if server.schedule is not None:
+                server.schedule.finish(w_end)
+            if server.state == _BUSY:
+                self._account_busy(server, min(server.end, w_end))
+            elif server.state == _BLOCKED:
+                self._account_blocked(server, w_end)
+            elif self.tracer is not None:
+                self._trace_wait(server, STARVED, server.since, w_end)
+
+    def _result(self, end_s: float) -> ReplicationResult:
+        cfg = self.config
+        self._close(end_s)
+        window = end_s - cfg.warmup_s
+        if window <= 0:
+            raise ValueError(f"the run ended at {end_s:g} s, before the warm-up of {cfg.warmup_s:g} s was over")
+        shares = np.zeros((len(self.stations), 5))
+        for st in self.stations:
+            on_shift = st.w_end - st.w0
+            down = st.down + sum(s.schedule.down for s in st.units if s.schedule is not None)
+            denom = window * st.servers
+            working, blocked = st.working / denom, st.blocked / denom
+            down_share = down / denom
+            off = (window - on_shift) / window
+            starved = max(1.0 - off - working - blocked - down_share, 0.0)
+            shares[st.index] = (working, blocked, starved, down_share, off)
+        for line in self.lines:
+            line._integrate(end_s)
+        for link in self.links:
+            link.integrate()
+        line_first = {}
+        for st in self.stations:
+            line_first.setdefault(st.line.name, st)
+        finished = np.array([ln.finished_window for ln in self.lines], dtype=float)
+        lead = np.array([ln.lead_sum / ln.finished_window if ln.finished_window else np.nan for ln in self.lines])
+        trace = None
+        if self.tracer is not None:
+            tr = self.tracer
+            trace = Trace(
+                unit=np.frombuffer(tr.unit, dtype=np.int32).copy() if len(tr.unit) else np.zeros(0, np.int32),
+                state=np.frombuffer(tr.state, dtype=np.int8).copy() if len(tr.state) else np.zeros(0, np.int8),
+                start_s=np.frombuffer(tr.start, dtype=np.float64).copy() if len(tr.start) else np.zeros(0),
+                end_s=np.frombuffer(tr.end, dtype=np.float64).copy() if len(tr.end) else np.zeros(0),
+                unit_station=np.array([s.station.index for s in self.servers], dtype=np.int32),
+            )
+        return ReplicationResult(
+            replication=cfg.replication,
+            seed=cfg.seed,
+            warmup_s=cfg.warmup_s,
+            end_s=end_s,
+            station_names=tuple(st.spec.name for st in self.stations),
+            station_lines=tuple(st.line.name for st in self.stations),
+            station_servers=tuple(st.servers for st in self.stations),
+            shares=shares,
+            line_names=tuple(ln.name for ln in self.lines),
+            line_finished=finished,
+            line_working_s=np.array([line_first[ln.name].w_end - line_first[ln.name].w0 for ln in self.lines]),
+            line_wip=np.array([(ln.wip_area - ln.wip_area0) / window for ln in self.lines]),
+            line_lead_time_s=lead,
+            line_released=np.array([ln.released for ln in self.lines]),
+            line_finished_total=np.array([ln.finished for ln in self.lines]),
+            line_scrapped=np.array([ln.scrapped for ln in self.lines]),
+            line_in_process=np.array([ln.wip for ln in self.lines]),
+            buffer_names=tuple(link.name for link in self.links),
+            buffer_capacity=np.array([link.capacity for link in self.links]),
+            buffer_level=np.array([(link.area - link.area0) / window for link in self.links]),
+            station_operations=sum(st.operations for st in self.stations),
+            trace=trace,
+        )
+
+
+def simulate(scenario: Scenario, config: RunConfig) -> ReplicationResult:
+    """Run one replication of `scenario` on the SimPy engine."""
+    return DesSimulation(scenario, config).run()

@@ -1,0 +1,90 @@
+"""What one engine run is asked for and what it returns: `RunConfig` in, `ReplicationResult` out.
+
+Both engines (SimPy now, the max-plus flow engine later) take a `Scenario` and a `RunConfig` and return a
+`ReplicationResult`, so everything downstream (KPIs, intervals, bottlenecks, the CLI) is engine-agnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STATES = ("working", "blocked", "starved", "down", "off_shift")
+WORKING, BLOCKED, STARVED, DOWN, OFF_SHIFT = range(5)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One replication: how long, what to discard, which random streams, what to record."""
+
+    horizon_s: float
+    warmup_s: float = 0.0
+    seed: int = 0
+    replication: int = 0
+    trace: bool = False
+    failures: bool = True  # False: no failures and no scrap (the nameplate run)
+    stop_after_parts: int | None = None  # end early once this many parts have left the lines
+
+    def __post_init__(self) -> None:
+        if not (self.horizon_s > 0):
+            raise ValueError(f"horizon_s must be > 0, got {self.horizon_s}")
+        if not (0 <= self.warmup_s < self.horizon_s):
+            raise ValueError(f"warmup_s must be >= 0 and < horizon_s ({self.horizon_s}), got {self.warmup_s}")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A compact state trace: one row per state segment of one server, times in the station's working clock.
+
+    Working-clock seconds exclude off-shift time (equal to calendar seconds for a round-the-clock calendar), which
+    is what active-period analysis needs: off-shift belongs to neither active nor inactive time.
+    `unit_station[u]` is the station index of server u.
+    """
+
+    unit: np.ndarray  # int32, server index
+    state: np.ndarray  # int8, index into STATES
+    start_s: np.ndarray  # float64, working-clock seconds
+    end_s: np.ndarray  # float64
+    unit_station: np.ndarray  # int32
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """Raw measurements of one replication over the measured window [warmup_s, end_s)."""
+
+    replication: int
+    seed: int
+    warmup_s: float
+    end_s: float  # the horizon, or the time the run stopped after enough parts
+    station_names: tuple[str, ...]
+    station_lines: tuple[str, ...]
+    station_servers: tuple[int, ...]
+    shares: np.ndarray  # (stations, 5): working, blocked, starved, down, off_shift; rows sum to 1
+    line_names: tuple[str, ...]
+    line_finished: np.ndarray  # parts leaving each line in the window
+    line_working_s: np.ndarray  # working (on-shift) seconds of each line's calendar in the window
+    line_wip: np.ndarray  # time-average parts in each line
+    line_lead_time_s: np.ndarray  # mean calendar time from release to exit of parts leaving in the window
+    line_released: np.ndarray  # whole run, for conservation checks
+    line_finished_total: np.ndarray
+    line_scrapped: np.ndarray
+    line_in_process: np.ndarray  # parts in the line at the end
+    buffer_names: tuple[str, ...]  # "line/station" of the station before each buffer
+    buffer_capacity: np.ndarray
+    buffer_level: np.ndarray  # time-average parts waiting
+    station_operations: int  # parts processed by all stations in the whole run (speed accounting)
+    events: int = 0
+    trace: Trace | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def window_s(self) -> float:
+        return self.end_s - self.warmup_s
+
+    @property
+    def utilization(self) -> np.ndarray:
+        """Working share of on-shift time, per station."""
+        on_shift = 1.0 - self.shares[:, OFF_SHIFT]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(on_shift > 0, self.shares[:, WORKING] / on_shift, 0.0)

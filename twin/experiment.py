@@ -1,0 +1,139 @@
+"""Experiments: R independent replications of a scenario over a horizon, after a warm-up.
+
+Replication r draws from the seed-sequence subtree (seed, r, line, station, purpose), so replications are
+independent, and the result of replication r does not depend on R, on the worker count or on the order in which
+replications finish. Replications run serially or in a process pool (`workers`); results are always put back in
+replication order, so the output is the same either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from twin.engine.des import simulate
+from twin.engine.model import ReplicationResult, RunConfig
+from twin.errors import EngineError
+from twin.results import Results
+from twin.scenario import Scenario
+
+DEFAULT_HOURS = 168.0
+DEFAULT_WARMUP_SHARE = 0.1
+DEFAULT_REPS = 10
+ENGINES = ("des",)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The resolved settings of an experiment (command-line values over scenario values over defaults)."""
+
+    horizon_s: float
+    warmup_s: float
+    reps: int
+    seed: int
+    engine: str = "des"
+    trace: bool = False
+    failures: bool = True
+    stop_after_parts: int | None = None
+
+    def config(self, replication: int) -> RunConfig:
+        return RunConfig(
+            horizon_s=self.horizon_s,
+            warmup_s=self.warmup_s,
+            seed=self.seed,
+            replication=replication,
+            trace=self.trace,
+            failures=self.failures,
+            stop_after_parts=self.stop_after_parts,
+        )
+
+
+def plan(
+    scenario: Scenario,
+    hours: float | None = None,
+    warmup_hours: float | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    *,
+    engine: str = "des",
+    trace: bool = False,
+    failures: bool = True,
+    parts: int | None = None,
+) -> Plan:
+    """Fill in what was not given: the scenario's own settings, then the defaults (a week, 10% warm-up, 10 reps)."""
+    header = scenario.spec.scenario
+    hours = hours if hours is not None else header.horizon_hours if header.horizon_hours is not None else DEFAULT_HOURS
+    if warmup_hours is None:
+        warmup_hours = header.warmup_hours if header.warmup_hours is not None else DEFAULT_WARMUP_SHARE * hours
+    reps = reps if reps is not None else header.replications if header.replications is not None else DEFAULT_REPS
+    seed = seed if seed is not None else header.seed
+    if engine not in ENGINES:
+        raise EngineError(f"engine {engine!r} is not available; engines: {', '.join(ENGINES)}")
+    if not hours > 0:
+        raise EngineError(f"hours must be > 0, got {hours}")
+    if not 0 <= warmup_hours < hours:
+        raise EngineError(f"warm-up hours must be >= 0 and below the horizon ({hours:g} h), got {warmup_hours}")
+    if reps < 1:
+        raise EngineError(f"replications must be >= 1, got {reps}")
+    if seed < 0:
+        raise EngineError(f"seed must be >= 0, got {seed}")
+    if parts is not None and parts < 1:
+        raise EngineError(f"parts must be >= 1, got {parts}")
+    return Plan(hours * 3600.0, warmup_hours * 3600.0, reps, seed, engine, trace, failures, parts)
+
+
+def _one(args: tuple[Scenario, RunConfig]) -> ReplicationResult:
+    scenario, config = args
+    return simulate(scenario, config)
+
+
+def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Progress | None = None) -> Results:
+    """Run every replication of a plan and gather the results."""
+    jobs = [(scenario, the_plan.config(r)) for r in range(the_plan.reps)]
+    done: list[ReplicationResult] = []
+    if workers <= 1 or the_plan.reps == 1:
+        for job in jobs:
+            done.append(_one(job))
+            if progress is not None:
+                progress(len(done), the_plan.reps)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_one, jobs):
+                done.append(result)
+                if progress is not None:
+                    progress(len(done), the_plan.reps)
+    return Results(
+        scenario=scenario,
+        engine=the_plan.engine,
+        seed=the_plan.seed,
+        horizon_s=the_plan.horizon_s,
+        warmup_s=the_plan.warmup_s,
+        replications=tuple(done),
+    )
+
+
+def run(
+    scenario: Scenario,
+    hours: float | None = None,
+    warmup_hours: float | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    *,
+    engine: str = "des",
+    trace: bool = False,
+    failures: bool = True,
+    parts: int | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> Results:
+    """Run a scenario: `reps` replications of `hours` simulated hours, the first `warmup_hours` discarded.
+
+    `failures=False` turns failures and scrap off (the nameplate run); `parts` ends each replication once that
+    many parts have left the lines; `trace=True` keeps a compact state trace in each replication.
+    """
+    the_plan = plan(scenario, hours, warmup_hours, reps, seed, engine=engine, trace=trace, failures=failures,
+                    parts=parts)
+    return run_plan(scenario, the_plan, workers=workers, progress=progress)

@@ -1,0 +1,217 @@
+"""KPIs over replications: throughput, WIP, lead time, buffer levels and state shares, each with its interval.
+
+`Results` is pure arithmetic over `ReplicationResult`s; `to_dict` gives the JSON of `twin run --json`, whose key
+names are a contract (see README, "JSON output"). No timing goes into it, so the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from twin.calendar import HOURS_PER_YEAR, Calendar
+from twin.engine.model import STATES, ReplicationResult
+from twin.scenario import Scenario
+from twin.stats import Estimate, _clean
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Parts leaving, per calendar hour, per hour the calendar has the line working, and per year."""
+
+    per_hour: Estimate
+    per_working_hour: Estimate
+
+    @property
+    def per_year(self) -> Estimate:
+        return self.per_hour.scaled(HOURS_PER_YEAR)
+
+    @property
+    def per_day(self) -> Estimate:
+        return self.per_hour.scaled(24.0)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "per_hour": self.per_hour.to_dict(),
+            "per_working_hour": self.per_working_hour.to_dict(),
+            "per_day": self.per_day.to_dict(),
+            "per_year": self.per_year.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class LineKpis:
+    name: str
+    rated_per_hour: float | None
+    rated_per_year: float | None
+    throughput: Throughput
+    wip: Estimate
+    lead_time_s: Estimate
+    finished: Estimate
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "rated_per_hour": self.rated_per_hour,
+            "rated_per_year": self.rated_per_year,
+            "throughput": self.throughput.to_dict(),
+            "wip": self.wip.to_dict(),
+            "lead_time_s": self.lead_time_s.to_dict(),
+            "finished": self.finished.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class StationKpis:
+    name: str
+    line: str
+    servers: int
+    utilization: Estimate
+    shares: dict[str, Estimate]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "line": self.line,
+            "servers": self.servers,
+            "utilization": _clean(self.utilization.mean),
+            "utilization_ci95": self.utilization.to_dict()["ci95"],
+            "state_share": {k: _clean(v.mean) for k, v in self.shares.items()},
+            "state_share_ci95": {k: v.to_dict()["ci95"] for k, v in self.shares.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything measured in a set of replications of one scenario."""
+
+    scenario: Scenario
+    engine: str
+    seed: int
+    horizon_s: float
+    warmup_s: float
+    replications: tuple[ReplicationResult, ...]
+
+    # ------------------------------------------------------------------ per line
+    @cached_property
+    def lines(self) -> list[LineKpis]:
+        reps = self.replications
+        out = []
+        for i, spec in enumerate(self.scenario.spec.lines):
+            windows = np.array([r.window_s for r in reps])
+            finished = np.array([r.line_finished[i] for r in reps])
+            working = np.array([r.line_working_s[i] for r in reps])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                per_working = np.where(working > 0, finished / working * 3600.0, np.nan)
+            out.append(LineKpis(
+                name=spec.name,
+                rated_per_hour=spec.rated_per_hour,
+                rated_per_year=spec.rated_per_year,
+                throughput=Throughput(Estimate.of(finished / windows * 3600.0), Estimate.of(per_working)),
+                wip=Estimate.of([r.line_wip[i] for r in reps]),
+                lead_time_s=Estimate.of([r.line_lead_time_s[i] for r in reps]),
+                finished=Estimate.of(finished),
+            ))
+        return out
+
+    def line(self, name: str) -> LineKpis:
+        for kpis in self.lines:
+            if kpis.name == name:
+                return kpis
+        raise KeyError(f"no line {name!r}")
+
+    # ------------------------------------------------------------------ the scenario's output
+    @cached_property
+    def _product(self) -> np.ndarray:
+        """Parts leaving the scenario per replication: every line's output (lines do not feed each other yet)."""
+        return np.array([r.line_finished.sum() for r in self.replications], dtype=float)
+
+    @cached_property
+    def throughput(self) -> Throughput:
+        windows = np.array([r.window_s for r in self.replications])
+        calendar = Calendar.from_spec(self.scenario.spec.calendar)
+        working = np.array([calendar.working_seconds(r.warmup_s, r.end_s) for r in self.replications])
+        return Throughput(Estimate.of(self._product / windows * 3600.0), Estimate.of(self._product / working * 3600.0))
+
+    @cached_property
+    def wip(self) -> Estimate:
+        return Estimate.of([r.line_wip.sum() for r in self.replications])
+
+    @cached_property
+    def lead_time_s(self) -> Estimate:
+        values = []
+        for r in self.replications:
+            ok = r.line_finished > 0
+            values.append(float(np.sum(r.line_lead_time_s[ok] * r.line_finished[ok]) / r.line_finished[ok].sum())
+                          if ok.any() else np.nan)
+        return Estimate.of(values)
+
+    # ------------------------------------------------------------------ per station and buffer
+    @cached_property
+    def stations(self) -> list[StationKpis]:
+        first = self.replications[0]
+        shares = np.stack([r.shares for r in self.replications])  # (R, S, 5)
+        util = np.stack([r.utilization for r in self.replications])  # (R, S)
+        return [
+            StationKpis(
+                name=first.station_names[s],
+                line=first.station_lines[s],
+                servers=first.station_servers[s],
+                utilization=Estimate.of(util[:, s]),
+                shares={state: Estimate.of(shares[:, s, k]) for k, state in enumerate(STATES)},
+            )
+            for s in range(len(first.station_names))
+        ]
+
+    @cached_property
+    def buffers(self) -> list[dict[str, object]]:
+        first = self.replications[0]
+        levels = np.stack([r.buffer_level for r in self.replications]) if first.buffer_names else np.zeros((1, 0))
+        return [
+            {"after": name, "capacity": int(first.buffer_capacity[b]), "level": Estimate.of(levels[:, b]).to_dict()}
+            for b, name in enumerate(first.buffer_names)
+        ]
+
+    @property
+    def station_operations(self) -> int:
+        return sum(r.station_operations for r in self.replications)
+
+    def share(self, line: str, station: str, state: str) -> Estimate:
+        for kpis in self.stations:
+            if kpis.line == line and kpis.name == station:
+                return kpis.shares[state]
+        raise KeyError(f"no station {station!r} in line {line!r}")
+
+    # ------------------------------------------------------------------ output
+    def to_dict(self) -> dict[str, object]:
+        rated_hour = [ln.rated_per_hour for ln in self.scenario.spec.lines]
+        rated_year = [ln.rated_per_year for ln in self.scenario.spec.lines]
+        return {
+            "scenario": self.scenario.name,
+            "source": self.scenario.source,
+            "engine": self.engine,
+            "seed": self.seed,
+            "replications": len(self.replications),
+            "horizon_s": self.horizon_s,
+            "warmup_s": self.warmup_s,
+            "throughput": {
+                **self.throughput.to_dict(),
+                "rated_per_hour": sum(rated_hour) if all(v is not None for v in rated_hour) else None,  # type: ignore[arg-type]
+                "rated_per_year": sum(rated_year) if all(v is not None for v in rated_year) else None,  # type: ignore[arg-type]
+            },
+            "wip": self.wip.to_dict(),
+            "lead_time_s": self.lead_time_s.to_dict(),
+            "lines": [ln.to_dict() for ln in self.lines],
+            "stations": [st.to_dict() for st in self.stations],
+            "buffers": self.buffers,
+            "parts": {
+                "released": int(sum(int(r.line_released.sum()) for r in self.replications)),
+                "finished": int(sum(int(r.line_finished_total.sum()) for r in self.replications)),
+                "scrapped": int(sum(int(r.line_scrapped.sum()) for r in self.replications)),
+                "in_process_at_end": int(sum(int(r.line_in_process.sum()) for r in self.replications)),
+            },
+            "station_operations": self.station_operations,
+        }
+

@@ -1,0 +1,130 @@
+"""The scenario schema: what a scenario file may say, as pydantic v2 models.
+
+These models are data only. They check each field on its own (types, ranges, unknown keys); the rules that tie
+fields together (mttr needs mtbf, shifts must not overlap, ...) live in `twin.validate`, which runs them over the
+raw data even when some fields are wrong, so that a user sees every problem at once.
+
+Times are seconds (`cycle_s`, `mtbf_s`, `mttr_s`), clock times "HH:MM", rates per hour.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DISTRIBUTIONS = ("det", "exp", "normal", "lognormal", "gamma", "uniform", "triangular", "weibull", "empirical")
+Distribution = Literal["det", "exp", "normal", "lognormal", "gamma", "uniform", "triangular", "weibull", "empirical"]
+FailureDistribution = Literal["det", "exp", "normal", "lognormal", "gamma", "uniform", "triangular", "weibull"]
+
+ClockTime = Annotated[
+    str,
+    Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", description="a clock time HH:MM (00:00 to 24:00)"),
+]
+PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ShiftSpec(_Strict):
+    """A working period of every working day; `end` before `start` runs past midnight."""
+
+    start: ClockTime
+    end: ClockTime
+
+
+class BreakSpec(_Strict):
+    """A pause inside a shift, every working day (stations and failure clocks stop)."""
+
+    start: ClockTime
+    minutes: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)]
+
+
+class CalendarSpec(_Strict):
+    """When the stations work. Omitted: round the clock, every day."""
+
+    shifts: list[ShiftSpec] = Field(default_factory=lambda: [ShiftSpec(start="00:00", end="24:00")])
+    breaks: list[BreakSpec] = Field(default_factory=list)
+    days_per_week: Annotated[int, Field(ge=1, le=7)] = 7
+
+
+class StationSpec(_Strict):
+    """One station: `servers` identical machines in parallel, then a buffer of `buffer` places.
+
+    `cycle_s` is the mean processing time of one part on one server; the distribution is scaled to it, so that a
+    change of `cycle_s` scales every draw (common random numbers for sensitivity).
+    """
+
+    name: Name
+    cycle_s: PositiveSeconds | None = Field(
+        default=None, description="mean processing time of one part on one server (s); for empirical, optional"
+    )
+    dist: Distribution = "det"
+    cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        default=None, description="coefficient of variation (normal, lognormal, gamma, uniform, triangular, weibull)"
+    )
+    samples_s: list[PositiveSeconds] | None = Field(default=None, description="measured times for dist = empirical")
+    samples_csv: str | None = Field(
+        default=None, description="CSV of measured times (one column, seconds) for dist = empirical; relative to the file"
+    )
+    servers: Annotated[int, Field(ge=1, le=10_000)] = 1
+    buffer: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    mtbf_s: PositiveSeconds | None = None
+    mttr_s: PositiveSeconds | None = None
+    failure_basis: Literal["busy", "calendar"] = "busy"
+    ttf_dist: FailureDistribution = "exp"
+    ttf_cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    ttr_dist: FailureDistribution = "exp"
+    ttr_cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    scrap: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    min_cycle_s: PositiveSeconds | None = Field(default=None, description="lowest cycle time tuning may propose")
+
+
+class LineSpec(_Strict):
+    """A serial line: stations in order, the first fed without end, the last never blocked."""
+
+    name: Name
+    rated_per_hour: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    rated_per_year: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    calendar: CalendarSpec | None = Field(default=None, description="overrides the scenario's calendar for this line")
+    stations: list[StationSpec]
+
+
+class ScenarioHeader(_Strict):
+    name: Name
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    description: str = ""
+    horizon_hours: PositiveSeconds | None = Field(default=None, description="default simulated hours for `twin run`")
+    warmup_hours: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class ScenarioSpec(_Strict):
+    """A whole scenario file."""
+
+    scenario: ScenarioHeader
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    lines: list[LineSpec]
+
+    def line(self, name: str) -> LineSpec:
+        for line in self.lines:
+            if line.name == name:
+                return line
+        raise KeyError(f"no line {name!r}; lines are {[ln.name for ln in self.lines]}")
+
+    def station(self, line: str, name: str) -> StationSpec:
+        for station in self.line(line).stations:
+            if station.name == name:
+                return station
+        raise KeyError(f"no station {name!r} in line {line!r}")
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of scenario files, for editors (TOML language servers read JSON Schema)."""
+    schema = ScenarioSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "twin scenario"
+    return schema
