@@ -25,6 +25,7 @@ on-shift time), clipped to the measured window; memory is O(stations) unless the
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections import deque
 from collections.abc import Callable, Generator
@@ -46,10 +47,12 @@ _BUSY, _BLOCKED, _IDLE = 0, 1, 2
 class _LineState:
     """Counters of one line: parts released, finished, scrapped; WIP integral; lead times."""
 
-    __slots__ = ("name", "env", "warmup", "released", "finished", "finished_window", "scrapped", "wip", "wip_area",
-                 "wip_last", "wip_area0", "lead_sum", "stop", "stop_after")
+    __slots__ = ("name", "index", "env", "warmup", "released", "finished", "finished_window", "scrapped", "wip",
+                 "wip_area", "wip_last", "wip_area0", "lead_sum", "stop", "stop_after", "tracer")
 
-    def __init__(self, name: str, env: simpy.Environment, warmup: float) -> None:
+    def __init__(self, name: str, index: int, env: simpy.Environment, warmup: float, tracer: _Tracer | None) -> None:
+        self.index = index
+        self.tracer = tracer
         self.name = name
         self.env = env
         self.warmup = warmup
@@ -86,6 +89,9 @@ class _LineState:
         if now >= self.warmup:
             self.finished_window += 1
             self.lead_sum += now - part
+        if self.tracer is not None:
+            self.tracer.exit_line.append(self.index)
+            self.tracer.exit_s.append(now)
         if self.stop is not None and self.finished >= self.stop_after and not self.stop.triggered:
             self.stop.succeed()
 
@@ -173,16 +179,16 @@ class _DownSchedule:
         if hi > lo:
             self.down += hi - lo
 
-    def _covering(self, t: float) -> None:
-        """Drop intervals over before t; make sure every interval starting at or before t is known."""
-        while self.intervals and self.intervals[0][1] <= t:
+    def _covering(self, a: float, b: float) -> None:
+        """Drop intervals over before a; make sure every interval starting at or before b is known."""
+        while self.intervals and self.intervals[0][1] <= a:
             self.intervals.popleft()
-        while not self.intervals or self.intervals[-1][0] <= t:
+        while not self.intervals or self.intervals[-1][0] <= b:
             self._grow()
 
     def advance(self, t: float, work: float) -> float:
         """Working-clock time at which `work` seconds of processing started at t are done, skipping down time."""
-        self._covering(t)
+        self._covering(t, t)
         i = 0
         while True:
             if i == len(self.intervals):
@@ -198,7 +204,7 @@ class _DownSchedule:
 
     def pieces(self, a: float, b: float) -> list[tuple[float, float, bool]]:
         """[a, b) cut into pieces, each flagged True where the server was down."""
-        self._covering(b)
+        self._covering(a, b)
         out: list[tuple[float, float, bool]] = []
         t = a
         for f, r in self.intervals:
@@ -223,7 +229,7 @@ class _DownSchedule:
             if hi > lo:
                 self.down -= hi - lo
         self.w_end = w_end
-        self._covering(w_end)
+        self._covering(-math.inf, w_end)
 
 
 class _Station:
@@ -266,9 +272,11 @@ class _Server:
 
 
 class _Tracer:
-    __slots__ = ("unit", "state", "start", "end")
+    __slots__ = ("unit", "state", "start", "end", "exit_line", "exit_s")
 
     def __init__(self) -> None:
+        self.exit_line = array("i")
+        self.exit_s = array("d")
         self.unit = array("i")
         self.state = array("b")
         self.start = array("d")
@@ -301,7 +309,7 @@ class DesSimulation:
         cfg = self.config
         spec = self.scenario.spec
         for line_spec in spec.lines:
-            line = _LineState(line_spec.name, self.env, cfg.warmup_s)
+            line = _LineState(line_spec.name, len(self.lines), self.env, cfg.warmup_s, self.tracer)
             self.lines.append(line)
             cal_spec = line_spec.calendar or spec.calendar
             calendar = Calendar.from_spec(cal_spec)
@@ -394,14 +402,14 @@ class DesSimulation:
             plan = None
             if ttf is not None:
                 left = server.ttf_left
-                if left > work:
+                if left >= work:  # a failure due exactly at completion strikes at the next start
                     server.ttf_left = left - work
                     end = start + work
                 else:
                     plan = []
                     rest = work
                     total = work
-                    while left <= rest:
+                    while left < rest:
                         repair = ttr()  # type: ignore[misc]
                         plan.append((left, repair))
                         rest -= left
@@ -573,11 +581,13 @@ class DesSimulation:
         if self.tracer is not None:
             tr = self.tracer
             trace = Trace(
-                unit=np.frombuffer(tr.unit, dtype=np.int32).copy() if len(tr.unit) else np.zeros(0, np.int32),
-                state=np.frombuffer(tr.state, dtype=np.int8).copy() if len(tr.state) else np.zeros(0, np.int8),
-                start_s=np.frombuffer(tr.start, dtype=np.float64).copy() if len(tr.start) else np.zeros(0),
-                end_s=np.frombuffer(tr.end, dtype=np.float64).copy() if len(tr.end) else np.zeros(0),
+                unit=np.array(tr.unit, dtype=np.int32),
+                state=np.array(tr.state, dtype=np.int8),
+                start_s=np.array(tr.start, dtype=np.float64),
+                end_s=np.array(tr.end, dtype=np.float64),
                 unit_station=np.array([s.station.index for s in self.servers], dtype=np.int32),
+                exit_line=np.array(tr.exit_line, dtype=np.int32),
+                exit_s=np.array(tr.exit_s, dtype=np.float64),
             )
         return ReplicationResult(
             replication=cfg.replication,

@@ -39,7 +39,8 @@ class Trace:
 
     Working-clock seconds exclude off-shift time (equal to calendar seconds for a round-the-clock calendar), which
     is what active-period analysis needs: off-shift belongs to neither active nor inactive time.
-    `unit_station[u]` is the station index of server u.
+    `unit_station[u]` is the station index of server u. `exit_s` lists, in calendar seconds, every time a part
+    left a line (the whole run, warm-up included), `exit_line` the index of that line.
     """
 
     unit: np.ndarray  # int32, server index
@@ -47,6 +48,8 @@ class Trace:
     start_s: np.ndarray  # float64, working-clock seconds
     end_s: np.ndarray  # float64
     unit_station: np.ndarray  # int32
+    exit_line: np.ndarray  # int32
+    exit_s: np.ndarray  # float64, calendar seconds
 
 
 @dataclass(frozen=True)
