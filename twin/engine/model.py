@@ -77,7 +77,6 @@ class ReplicationResult:
     buffer_capacity: np.ndarray
     buffer_level: np.ndarray  # time-average parts waiting
     station_operations: int  # parts processed by all stations in the whole run (speed accounting)
-    events: int = 0
     trace: Trace | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
