@@ -75,7 +75,7 @@ def run(
     else:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
-            task = bar.add_task(f"{sc.name}: replications", total=the_plan.reps)
+            task = bar.add_task(f"{escape(sc.name)}: replications", total=the_plan.reps)
             res = run_plan(sc, the_plan, workers=workers, progress=lambda done, total: bar.update(task, completed=done))
     wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
     if not quiet:
@@ -127,14 +127,14 @@ def _fmt(est: Any, digits: int = 1) -> str:
 def _print_results(console: Console, res: Results) -> None:
     r = len(res.replications)
     window_h = (res.horizon_s - res.warmup_s) / 3600.0
-    console.print(f"\n[bold]{res.scenario.name}[/bold] — {r} replication(s) of {res.horizon_s / 3600:g} h, "
+    console.print(f"\n[bold]{escape(res.scenario.name)}[/bold] — {r} replication(s) of {res.horizon_s / 3600:g} h, "
                   f"first {res.warmup_s / 3600:g} h discarded ({window_h:g} h measured), seed {res.seed}; "
                   "± is the 95% interval half-width")
     kpi = Table(title="Throughput", title_justify="left")
     for col in ("line", "per hour", "per working hour", "per year", "rated / h", "WIP", "lead time (s)"):
         kpi.add_column(col, justify="right" if col != "line" else "left")
     for ln in res.lines:
-        kpi.add_row(ln.name, _fmt(ln.throughput.per_hour, 2), _fmt(ln.throughput.per_working_hour, 2),
+        kpi.add_row(escape(ln.name), _fmt(ln.throughput.per_hour, 2), _fmt(ln.throughput.per_working_hour, 2),
                     _fmt(ln.throughput.per_year, 0), "" if ln.rated_per_hour is None else f"{ln.rated_per_hour:g}",
                     _fmt(ln.wip, 2), _fmt(ln.lead_time_s, 1))
     if len(res.lines) > 1:
@@ -142,11 +142,11 @@ def _print_results(console: Console, res: Results) -> None:
         kpi.add_row("[bold]all lines[/bold]", _fmt(tp.per_hour, 2), _fmt(tp.per_working_hour, 2), _fmt(tp.per_year, 0),
                     "", _fmt(res.wip, 2), _fmt(res.lead_time_s, 1))
     console.print(kpi)
-    shares = Table(title="Stations (share of calendar time, %)", title_justify="left")
+    shares = Table(title="Stations: % of calendar time; utilization = working / on-shift time", title_justify="left")
     for col in ("line", "station", "servers", "utilization", "working", "blocked", "starved", "down", "off-shift"):
         shares.add_column(col, justify="left" if col in ("line", "station") else "right")
     for st in res.stations:
-        shares.add_row(st.line, st.name, str(st.servers), f"{100 * st.utilization.mean:.1f}",
+        shares.add_row(escape(st.line), escape(st.name), str(st.servers), f"{100 * st.utilization.mean:.1f}",
                        *(f"{100 * st.shares[k].mean:.1f}" for k in ("working", "blocked", "starved", "down", "off_shift")))
     console.print(shares)
 
@@ -157,21 +157,21 @@ def check(scenario: Annotated[str, typer.Argument(help="path to a scenario .toml
     """Validate a scenario: print a summary and exit 0, or every problem and exit 2."""
     sc = load(scenario)
     console = _err()
-    console.print(f"[green]ok[/green] {sc.source}: scenario [bold]{sc.name}[/bold], seed {sc.seed}, "
+    console.print(f"[green]ok[/green] {escape(sc.source)}: scenario [bold]{escape(sc.name)}[/bold], seed {sc.seed}, "
                   f"{len(sc.lines)} line(s), {sum(len(ln.stations) for ln in sc.lines)} station(s)")
     table = Table(title="Capacity of each station alone (parts per working hour)", title_justify="left")
     for col in ("line", "station", "cycle_s", "dist", "servers", "buffer after", "availability", "capacity / h"):
         table.add_column(col, justify="left" if col in ("line", "station", "dist") else "right")
     for line in sc.lines:
         for st in line.stations:
-            table.add_row(line.name, st.name, f"{_mean_cycle(sc, line.name, st.name):g}", st.dist, str(st.servers),
+            table.add_row(escape(line.name), escape(st.name), f"{_mean_cycle(sc, line.name, st.name):g}", st.dist, str(st.servers),
                           str(st.buffer), f"{_availability(st):.3f}", f"{_capacity(sc, line.name, st.name):.1f}")
     console.print(table)
     for line in sc.lines:
         slowest = min(line.stations, key=lambda s: _capacity(sc, line.name, s.name))
         rated = f", rated {line.rated_per_hour:g}/h" if line.rated_per_hour else ""
-        console.print(f"line {line.name}: at most {_capacity(sc, line.name, slowest.name):.1f}/working hour, "
-                      f"limited by {slowest.name!r} in isolation{rated}")
+        console.print(f"line {escape(line.name)}: at most {_capacity(sc, line.name, slowest.name):.1f}/working hour, "
+                      f"limited by {escape(repr(slowest.name))} in isolation{rated}")
 
 
 def _availability(st: Any) -> float:
@@ -214,15 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]: nothing was written")
         return 130
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except Exception as exc:  # click's usage errors and aborts
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:
+        # typer may bring its own copy of click, so its usage errors are recognised by what they do, not by class.
+        if type(exc).__name__ == "Abort":
             console.print("[yellow]interrupted[/yellow]: nothing was written")
             return 130
-        if isinstance(exc, click.ClickException):
+        if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
+            return int(exc.exit_code)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show(file=sys.stderr)
             return int(exc.exit_code)
         raise

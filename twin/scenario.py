@@ -101,6 +101,9 @@ class Scenario:
 
 def from_dict(data: Mapping[str, Any], source: str = "<dict>", base_dir: Path | None = None) -> Scenario:
     """A scenario from raw data shaped like a TOML file."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(source, [Problem("", "", f"a {type(data).__name__}",
+                                             "a scenario is a table (dict) with [scenario] and [[lines]]")])
     spec, samples = validate(copy.deepcopy(dict(data)), source, base_dir)
     return Scenario(spec=spec, source=source, samples=samples, base_dir=base_dir)
 

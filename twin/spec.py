@@ -26,7 +26,8 @@ Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # strict: TOML is typed, so `cycle_s = true` or `servers = "2"` is a mistake to report, not to coerce
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 class ShiftSpec(_Strict):

@@ -99,7 +99,7 @@ def _from_pydantic(exc: ValidationError, data: Any) -> list[Problem]:
             problems.append(Problem(item, field, err.get("input"), allowed))
             continue
         if etype == "missing":
-            problems.append(Problem(item, field, MISSING, "required"))
+            problems.append(Problem(item, field, MISSING, _MISSING_HINT.get(field, "required")))
             continue
         if etype == "literal_error":
             allowed = "must be one of " + str(ctx.get("expected", "")).replace("'", "")
@@ -112,6 +112,14 @@ def _from_pydantic(exc: ValidationError, data: Any) -> list[Problem]:
             allowed = _lower_first(err["msg"])
         problems.append(Problem(item, field, err.get("input"), allowed))
     return problems
+
+
+_MISSING_HINT = {
+    "lines": "required: a scenario needs at least one [[lines]] with stations",
+    "stations": "required: a line needs at least one [[lines.stations]]",
+    "scenario": "required: a [scenario] table with at least name = \"...\"",
+    "name": "required: every scenario, line and station has a name",
+}
 
 
 def _num_text(value: Any) -> Any:
@@ -188,7 +196,7 @@ def _cross_field_problems(data: Any) -> list[Problem]:
     lines = data.get("lines")
     if lines is None:
         return problems  # pydantic reports the missing key
-    if not isinstance(lines, list) or not lines:
+    if isinstance(lines, list) and not lines:
         problems.append(Problem("", "lines", lines if lines != [] else [], "a scenario needs at least one [[lines]] with stations"))
         return problems
     line_names: dict[str, int] = {}
@@ -204,9 +212,8 @@ def _cross_field_problems(data: Any) -> list[Problem]:
         if isinstance(line.get("calendar"), Mapping):
             problems.extend(_calendar_problems(line["calendar"], f"{label}.calendar"))
         stations = line.get("stations")
-        if stations is None or (isinstance(stations, list) and not stations):
-            problems.append(Problem(label, "stations", stations if stations is not None else MISSING,
-                                    "a line needs at least one [[lines.stations]]"))
+        if isinstance(stations, list) and not stations:
+            problems.append(Problem(label, "stations", stations, "a line needs at least one [[lines.stations]]"))
             continue
         if not isinstance(stations, list):
             continue
@@ -234,6 +241,8 @@ def _num(value: Any) -> float | None:
 def _station_problems(st: Mapping[str, Any], item: str) -> list[Problem]:
     problems: list[Problem] = []
     dist = st.get("dist", "det")
+    if not isinstance(dist, str):
+        dist = "det"  # pydantic reports the wrong type; check the rest as for the default
     cycle = _num(st.get("cycle_s"))
     cv = _num(st.get("cv"))
     if "cycle_s" not in st and dist != "empirical":
@@ -272,6 +281,8 @@ def _station_problems(st: Mapping[str, Any], item: str) -> list[Problem]:
                 problems.append(Problem(item, key, st.get(key), "only used with mtbf_s and mttr_s (failures)"))
     for dist_key, cv_key in (("ttf_dist", "ttf_cv"), ("ttr_dist", "ttr_cv")):
         fdist = st.get(dist_key, "exp")
+        if not isinstance(fdist, str):
+            continue  # pydantic reports the wrong type
         if fdist in NEEDS_CV and cv_key not in st and has_mtbf:
             problems.append(Problem(item, cv_key, MISSING, f"required with {dist_key} = {fdist!r}: a coefficient of variation >= 0"))
         fcv = _num(st.get(cv_key))
