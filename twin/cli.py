@@ -61,15 +61,18 @@ def run(
     force: Annotated[bool, typer.Option(help="overwrite an existing --json file")] = False,
     no_failures: Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")] = False,
     parts: Annotated[int | None, typer.Option(help="end each replication once this many parts have left")] = None,
-    workers: Annotated[int, typer.Option(help="processes running replications in parallel")] = 1,
+    workers: Annotated[int | None, typer.Option(help="processes running replications in parallel [all cores]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")] = False,
 ) -> None:
     """Simulate a scenario and print its KPIs with 95% confidence intervals."""
     sc = load(scenario)
     the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures, parts=parts)
     target = _check_output(json_out, force)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, the_plan.reps)
+    if workers < 1:
+        raise _Exit(2, f"--workers {workers}: must be >= 1")
     console = _err()
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    started_wall = time.perf_counter()
     if quiet:
         res = run_plan(sc, the_plan, workers=workers)
     else:
@@ -77,12 +80,12 @@ def run(
                       console=console, transient=True) as bar:
             task = bar.add_task(f"{escape(sc.name)}: replications", total=the_plan.reps)
             res = run_plan(sc, the_plan, workers=workers, progress=lambda done, total: bar.update(task, completed=done))
-    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    wall = time.perf_counter() - started_wall
     if not quiet:
         _print_results(console, res)
         ops = res.station_operations
-        console.print(f"[dim]{ops:,} station-operations in {wall:.2f} s wall, {cpu:.2f} s CPU in this process "
-                      f"({'engine ' + res.engine}; {the_plan.reps} replications, {workers} worker(s))[/dim]")
+        console.print(f"[dim]{ops:,} station-operations in {wall:.2f} s wall ({ops / max(wall, 1e-9):,.0f} a second; "
+                      f"engine {res.engine}, {the_plan.reps} replications on {workers} process(es))[/dim]")
     if target is not None:
         _write_json(target, res.to_dict())
 
