@@ -566,8 +566,10 @@ class DesSimulation:
             working, blocked = st.working / denom, st.blocked / denom
             down_share = down / denom
             off = (window - on_shift) / window
-            starved = max(1.0 - off - working - blocked - down_share, 0.0)
-            shares[st.index] = (working, blocked, starved, down_share, off)
+            starved = 1.0 - off - working - blocked - down_share
+            row = np.array((working, blocked, starved, down_share, off))
+            row[np.abs(row) < 1e-12] = 0.0  # the rest-of-time share carries round-off of the others
+            shares[st.index] = row
         for line in self.lines:
             line._integrate(end_s)
         for link in self.links:
