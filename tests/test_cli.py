@@ -416,3 +416,22 @@ cycle_s = 30.0
     assert tp["per_working_hour"]["mean"] == pytest.approx(120.0, abs=0.1)
     assert tp["per_hour"]["mean"] == pytest.approx(120.0 * 15.5 / 24, abs=0.1)
     assert data["stations"][0]["state_share"]["off_shift"] == pytest.approx(8.5 / 24, abs=1e-9)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_ends_cleanly(tmp_path: Path, workers: str) -> None:
+    import signal
+    import time
+
+    line20 = Path(__file__).parent.parent / "benchmarks" / "line20.toml"
+    out = tmp_path / "out.json"
+    proc = subprocess.Popen([sys.executable, "-m", "twin", "run", str(line20), "--hours", "100000", "--reps", "4",
+                             "--workers", workers, "--json", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # long enough to be inside the simulation (imports take ~1 s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    assert not out.exists()

@@ -207,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (used by the console script and by tests)."""
     console = _err()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into an exit code of 130 before it reaches us
+            console.print("[yellow]interrupted[/yellow]: nothing was written")
+            return 130
+        if isinstance(code, int):
+            return code
     except TwinError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return 2

@@ -100,11 +100,20 @@ def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Pro
             if progress is not None:
                 progress(len(done), the_plan.reps)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, the_plan.reps))
+        try:
             for result in pool.map(_one, jobs):
                 done.append(result)
                 if progress is not None:
                     progress(len(done), the_plan.reps)
+        except BaseException:
+            # Ctrl-C or a failed worker: stop the workers now rather than wait for replications nobody will read.
+            # Python 3.11 has no public way to end running tasks (terminate_workers() comes in 3.14).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     return Results(
         scenario=scenario,
         engine=the_plan.engine,
