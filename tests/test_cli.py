@@ -435,3 +435,16 @@ def test_ctrl_c_ends_cleanly(tmp_path: Path, workers: str) -> None:
     assert "Traceback" not in err
     assert "interrupted" in err
     assert not out.exists()
+
+
+def test_json_replaces_an_empty_file_or_an_earlier_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, TWO_LINES)
+    target = tmp_path / "out.json"
+    target.write_text("", encoding="utf-8")  # as `mktemp` leaves it
+    code, _, err = cli(capsys, "run", path, "--hours", 2, "--reps", 2, "-q", "--json", target, "--seed", "1")
+    assert code == 0, err
+    first = target.read_text(encoding="utf-8")
+    code, _, err = cli(capsys, "run", path, "--hours", 2, "--reps", 2, "-q", "--json", target, "--seed", "2")
+    assert code == 0, err
+    assert target.read_text(encoding="utf-8") != first
+    assert json.loads(target.read_text(encoding="utf-8"))["seed"] == 2

@@ -94,11 +94,25 @@ def _check_output(json_out: str | None, force: bool) -> Path | str | None:
     if json_out is None or json_out == "-":
         return json_out
     path = Path(json_out)
-    if path.exists() and not force:
-        raise _Exit(2, f"--json {json_out}: the file exists; choose another path or add --force to overwrite it")
+    if path.exists() and not force and not _replaceable(path):
+        raise _Exit(2, f"--json {json_out}: the file exists and is not an earlier twin result; "
+                       "choose another path or add --force to overwrite it")
     if path.parent and not path.parent.exists():
         raise _Exit(2, f"--json {json_out}: the folder {path.parent} does not exist")
     return path
+
+
+def _replaceable(path: Path) -> bool:
+    """An empty file or an earlier result of `twin run --json` may be replaced; anything else a user wrote may not."""
+    if not path.is_file():
+        return False
+    try:
+        if path.stat().st_size == 0:
+            return True
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"scenario", "engine", "throughput"} <= data.keys()
 
 
 def _write_json(target: Path | str, data: dict[str, Any]) -> None:
