@@ -427,10 +427,16 @@ def test_ctrl_c_ends_cleanly(tmp_path: Path, workers: str) -> None:
     out = tmp_path / "out.json"
     proc = subprocess.Popen([sys.executable, "-m", "twin", "run", str(line20), "--hours", "100000", "--reps", "4",
                              "--workers", workers, "--json", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # long enough to be inside the simulation (imports take ~1 s)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        time.sleep(4.0)  # long enough to be inside the simulation (imports take ~1 s)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:  # never leave a runaway simulation (or its workers) behind a failed test
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "interrupted" in err
