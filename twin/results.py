@@ -70,9 +70,10 @@ class StationKpis:
     servers: int
     utilization: Estimate
     shares: dict[str, Estimate]
+    starved_by: dict[str, Estimate]
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "name": self.name,
             "line": self.line,
             "servers": self.servers,
@@ -81,6 +82,9 @@ class StationKpis:
             "state_share": {k: _clean(v.mean) for k, v in self.shares.items()},
             "state_share_ci95": {k: v.to_dict()["ci95"] for k, v in self.shares.items()},
         }
+        if self.starved_by:
+            out["starved_by"] = {k: v.to_dict() for k, v in self.starved_by.items()}
+        return out
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,24 @@ class Results:
 
     # ------------------------------------------------------------------ the scenario's output
     @cached_property
+    def product_lines(self) -> list[str]:
+        """The lines whose output is the scenario's product: `[scenario] product`, else every line feeding no other."""
+        product = self.scenario.spec.scenario.product
+        if product is not None:
+            return [product]
+        first = self.replications[0]
+        terminal = first.line_terminal or (True,) * len(first.line_names)
+        return [name for name, end in zip(first.line_names, terminal) if end]
+
+    @cached_property
+    def _product_index(self) -> list[int]:
+        names = list(self.replications[0].line_names)
+        return [names.index(n) for n in self.product_lines]
+
+    @cached_property
     def _product(self) -> np.ndarray:
-        """Parts leaving the scenario per replication: every line's output (lines do not feed each other yet)."""
-        return np.array([r.line_finished.sum() for r in self.replications], dtype=float)
+        """Units of the product leaving the scenario, per replication."""
+        return np.array([r.line_finished[self._product_index].sum() for r in self.replications], dtype=float)
 
     @cached_property
     def throughput(self) -> Throughput:
@@ -141,11 +160,16 @@ class Results:
 
     @cached_property
     def lead_time_s(self) -> Estimate:
+        """Mean lead time of the product (release at its line's first station to exit)."""
         values = []
+        idx = self._product_index
         for r in self.replications:
-            ok = r.line_finished > 0
-            values.append(float(np.sum(r.line_lead_time_s[ok] * r.line_finished[ok]) / r.line_finished[ok].sum())
-                          if ok.any() else np.nan)
+            finished, lead = r.line_finished[idx], r.line_lead_time_s[idx]
+            ok = finished > 0
+            if ok.any():
+                values.append(float(np.sum(lead[ok] * finished[ok]) / finished[ok].sum()))
+            else:
+                values.append(np.nan)
         return Estimate.of(values)
 
     # ------------------------------------------------------------------ per station and buffer
@@ -161,6 +185,8 @@ class Results:
                 servers=first.station_servers[s],
                 utilization=Estimate.of(util[:, s]),
                 shares={state: Estimate.of(shares[:, s, k]) for k, state in enumerate(STATES)},
+                starved_by={name: Estimate.of([r.starved_by[s][name] for r in self.replications])
+                            for name in (first.starved_by[s] if first.starved_by else {})},
             )
             for s in range(len(first.station_names))
         ]
@@ -173,6 +199,26 @@ class Results:
             {"after": name, "capacity": int(first.buffer_capacity[b]), "level": Estimate.of(levels[:, b]).to_dict()}
             for b, name in enumerate(first.buffer_names)
         ]
+
+    @cached_property
+    def transports(self) -> list[dict[str, object]]:
+        first = self.replications[0]
+        out = []
+        for t, name in enumerate(first.transport_names):
+            shares = np.stack([r.transport_shares[t] for r in self.replications])
+            delivered = Estimate.of([r.transport_delivered[t] / r.window_s * 3600.0 for r in self.replications])
+            out.append({
+                "name": name,
+                "vehicle_share": {state: _clean(float(shares[:, k].mean()))
+                                  for k, state in enumerate(("loaded", "unloading", "returning", "idle"))},
+                "delivered_per_hour": delivered.to_dict(),
+            })
+        return out
+
+    @property
+    def deadlocks(self) -> list[dict[str, object]]:
+        return [{"replication": r.replication, "stuck": list(r.deadlock)}
+                for r in self.replications if r.deadlock is not None]
 
     @property
     def station_operations(self) -> int:
@@ -201,9 +247,12 @@ class Results:
                 "rated_per_hour": sum(rated_hour) if all(v is not None for v in rated_hour) else None,  # type: ignore[arg-type]
                 "rated_per_year": sum(rated_year) if all(v is not None for v in rated_year) else None,  # type: ignore[arg-type]
             },
+            "product": self.product_lines,
             "wip": self.wip.to_dict(),
             "lead_time_s": self.lead_time_s.to_dict(),
             "lines": [ln.to_dict() for ln in self.lines],
+            "transports": self.transports,
+            "deadlocks": self.deadlocks,
             "stations": [st.to_dict() for st in self.stations],
             "buffers": self.buffers,
             "parts": {

@@ -45,7 +45,7 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain data (what a TOML file would hold), defaults left out."""
-        return self.spec.model_dump(mode="json", exclude_unset=True)
+        return self.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
     # ------------------------------------------------------------------ what-ifs
     def with_station(self, line: str, station: str, **changes: Any) -> Scenario:

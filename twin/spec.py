@@ -52,6 +52,18 @@ class CalendarSpec(_Strict):
     days_per_week: Annotated[int, Field(ge=1, le=7)] = 7
 
 
+class InputSpec(_Strict):
+    """A feeder of an assembly station: `qty` parts of `from` (a line's output or a transport) per cycle."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True,
+                              populate_by_name=True)
+
+    source: Name = Field(alias="from", description="the feeding line or transport")
+    qty: Annotated[int, Field(ge=1, le=10_000)] = 1
+    stock: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
+        default=None, description="line-side stock places for this input (default: qty, one kit)")
+
+
 class StationSpec(_Strict):
     """One station: `servers` identical machines in parallel, then a buffer of `buffer` places.
 
@@ -82,6 +94,8 @@ class StationSpec(_Strict):
     ttr_cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     scrap: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
     min_cycle_s: PositiveSeconds | None = Field(default=None, description="lowest cycle time tuning may propose")
+    inputs: list[InputSpec] = Field(
+        default_factory=list, description="assembly: parts consumed per cycle from feeder lines or transports")
 
 
 class LineSpec(_Strict):
@@ -94,9 +108,50 @@ class LineSpec(_Strict):
     stations: list[StationSpec]
 
 
+class TransportSpec(_Strict):
+    """Vehicles (trucks, AGVs) carrying a line's output in batches to the station that consumes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True,
+                              populate_by_name=True)
+
+    name: Name
+    source: Name = Field(alias="from", description="the line whose output the vehicles carry")
+    batch: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    vehicles: Annotated[int, Field(ge=1, le=10_000)] = 1
+    dock: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
+        default=None, description="places at the sender's loading dock (default: batch)")
+    lead_s: PositiveSeconds = Field(description="mean travel time, loaded (s)")
+    return_s: PositiveSeconds | None = Field(default=None, description="mean travel time back empty (default: lead_s)")
+    dist: FailureDistribution = "det"
+    cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    dispatch: Literal["full", "every"] = "full"
+    every_s: PositiveSeconds | None = Field(default=None, description="with dispatch = every: leave every every_s")
+
+
+class VariantSpec(_Strict):
+    """A variant of the final product: its share of the mix, its bill of materials and cycle times."""
+
+    name: Name
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    bom: dict[str, Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        default_factory=dict, description="input (feeder) name -> quantity, overriding the station's qty")
+    cycle_s: dict[str, PositiveSeconds] = Field(
+        default_factory=dict, description="station name -> mean cycle time for this variant")
+
+
+class MixSpec(_Strict):
+    """The model mix launched on one line."""
+
+    line: Name
+    sequence: Literal["random", "cyclic"] = "random"
+    pattern: list[Name] | None = Field(default=None, description="cyclic: the launch order of variant names")
+    variants: list[VariantSpec]
+
+
 class ScenarioHeader(_Strict):
     name: Name
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    product: Name | None = Field(default=None, description="the line whose output is the final product")
     description: str = ""
     horizon_hours: PositiveSeconds | None = Field(default=None, description="default simulated hours for `twin run`")
     warmup_hours: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
@@ -109,6 +164,8 @@ class ScenarioSpec(_Strict):
     scenario: ScenarioHeader
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     lines: list[LineSpec]
+    transports: list[TransportSpec] = Field(default_factory=list)
+    mix: MixSpec | None = None
 
     def line(self, name: str) -> LineSpec:
         for line in self.lines:

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-PURPOSES = {"process": 1, "failure": 2, "repair": 3, "scrap": 4}
+PURPOSES = {"process": 1, "failure": 2, "repair": 3, "scrap": 4, "mix": 5, "travel": 6}
 BLOCK = 1024  # draws fetched from numpy at once: one call per block keeps the per-draw cost near a list index
 
 UnitDraw = Callable[[np.random.Generator, int], np.ndarray]
@@ -120,10 +120,13 @@ class Bernoulli:
         self._buf: list[float] = []
         self._pos = 0
 
-    def __call__(self) -> bool:
+    def uniform(self) -> float:
         pos = self._pos
         if pos == len(self._buf):
             self._buf = self._rng.random(BLOCK).tolist()
             pos = 0
         self._pos = pos + 1
-        return self._buf[pos] < self.p
+        return self._buf[pos]
+
+    def __call__(self) -> bool:
+        return self.uniform() < self.p

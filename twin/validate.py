@@ -48,6 +48,7 @@ def validate(data: Any, source: str, base_dir: Path | None = None) -> tuple[Scen
     except ValidationError as exc:
         problems.extend(_from_pydantic(exc, data))
     problems.extend(_cross_field_problems(data))
+    problems.extend(_network_problems(data))
     samples: dict[tuple[str, str], tuple[float, ...]] = {}
     if not problems and spec is not None:
         for li, line in enumerate(spec.lines):
@@ -383,3 +384,183 @@ def _read_samples_csv(name: str, base_dir: Path | None, item: str) -> tuple[tupl
     if not values:
         return (), Problem(item, "samples_csv", name, "holds no times; needs one positive number (seconds) a row")
     return tuple(values), None
+
+
+# ----------------------------------------------------------------------------------------------- networks
+def _names(items: Any) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [it["name"] for it in items if isinstance(it, Mapping) and isinstance(it.get("name"), str)]
+
+
+def _network_problems(data: Any) -> list[Problem]:
+    """Who feeds whom: every input names a line or transport, each feeder has one consumer, no cycles."""
+    if not isinstance(data, Mapping):
+        return []
+    problems: list[Problem] = []
+    lines = data.get("lines") if isinstance(data.get("lines"), list) else []
+    transports = data.get("transports") if isinstance(data.get("transports"), list) else []
+    line_names, transport_names = _names(lines), _names(transports)
+    known = ", ".join([f"line {n!r}" for n in line_names] + [f"transport {n!r}" for n in transport_names])
+    for name in sorted(set(line_names) & set(transport_names)):
+        problems.append(Problem("transports", "name", name, "a transport may not have the name of a line"))
+    consumer: dict[str, str] = {}  # feeder name -> who consumes it
+    feeds: dict[str, set[str]] = {n: set() for n in line_names}  # line -> lines it feeds (for cycles)
+    transport_source: dict[str, str] = {}
+    for ti, tr in enumerate(transports):
+        if not isinstance(tr, Mapping):
+            continue
+        item = _item_label(("transports", ti), data)
+        src = tr.get("from")
+        if isinstance(src, str):
+            if src not in line_names:
+                problems.append(Problem(item, "from", src, f"must name a line; lines are {line_names}"))
+            elif src in consumer:
+                problems.append(Problem(item, "from", src, f"line {src!r} already feeds {consumer[src]}; a line's output goes one way"))
+            else:
+                consumer[src] = f"transport {tr.get('name')!r}"
+                if isinstance(tr.get("name"), str):
+                    transport_source[tr["name"]] = src
+        batch, dock = tr.get("batch", 1), tr.get("dock")
+        if tr.get("dispatch", "full") == "full":
+            if isinstance(batch, int) and isinstance(dock, int) and dock < batch:
+                problems.append(Problem(item, "dock", dock, f"must be >= batch ({batch}) with dispatch = 'full', or a full batch never gathers"))
+            if "every_s" in tr:
+                problems.append(Problem(item, "every_s", tr.get("every_s"), "only used with dispatch = 'every'"))
+        elif tr.get("dispatch") == "every" and "every_s" not in tr:
+            problems.append(Problem(item, "every_s", MISSING, "required with dispatch = 'every': seconds between departures"))
+        tdist = tr.get("dist", "det")
+        if isinstance(tdist, str) and tdist in NEEDS_CV and "cv" not in tr:
+            problems.append(Problem(item, "cv", MISSING, f"required with dist = {tdist!r}"))
+        if isinstance(tdist, str) and tdist in ("det", "exp") and "cv" in tr:
+            problems.append(Problem(item, "cv", tr.get("cv"), f"does not apply to dist = {tdist!r}"))
+    input_names: dict[str, set[str]] = {n: set() for n in line_names}  # line -> feeder names its stations take
+    station_names: dict[str, set[str]] = {n: set() for n in line_names}
+    for li, line in enumerate(lines):
+        if not isinstance(line, Mapping) or not isinstance(line.get("stations"), list):
+            continue
+        lname = line.get("name")
+        for si, st in enumerate(line["stations"]):
+            if not isinstance(st, Mapping):
+                continue
+            if isinstance(lname, str) and isinstance(st.get("name"), str):
+                station_names.setdefault(lname, set()).add(st["name"])
+            inputs = st.get("inputs")
+            if not isinstance(inputs, list):
+                continue
+            item = _item_label(("lines", li, "stations", si), data)
+            for ii, inp in enumerate(inputs):
+                if not isinstance(inp, Mapping):
+                    continue
+                src = inp.get("from")
+                where = f"{item}.inputs[{ii}]"
+                if not isinstance(src, str):
+                    continue
+                if src not in line_names and src not in transport_names:
+                    problems.append(Problem(where, "from", src, f"must name a line or transport: {known}"))
+                    continue
+                if src == lname:
+                    problems.append(Problem(where, "from", src, "a line cannot feed its own stations"))
+                    continue
+                if src in consumer:
+                    problems.append(Problem(where, "from", src, f"{src!r} already feeds {consumer[src]}; a feeder has one consumer"))
+                    continue
+                consumer[src] = f"{item}"
+                if isinstance(lname, str):
+                    input_names.setdefault(lname, set()).add(src)
+                    feeder_line = transport_source.get(src, src)
+                    if feeder_line in feeds:
+                        feeds[feeder_line].add(lname)
+                qty, stock = inp.get("qty", 1), inp.get("stock")
+                if isinstance(qty, int) and isinstance(stock, int) and stock < qty:
+                    problems.append(Problem(where, "stock", stock, f"must be >= qty ({qty}), or a kit never gathers"))
+    for name in transport_names:
+        if name not in consumer:
+            problems.append(Problem("transports", "name", name,
+                                    f"delivers to no station; add inputs = [{{from = \"{name}\", qty = 1}}] to the station it feeds"))
+    cycle = _find_cycle(feeds)
+    if cycle:
+        problems.append(Problem("lines", "inputs", " -> ".join(cycle),
+                                "lines feed each other in a circle: a deadlock by construction"))
+    header = data.get("scenario")
+    product = header.get("product") if isinstance(header, Mapping) else None
+    if isinstance(product, str):
+        if product not in line_names:
+            problems.append(Problem("scenario", "product", product, f"must name a line; lines are {line_names}"))
+        elif product in consumer:
+            problems.append(Problem("scenario", "product", product, f"feeds {consumer[product]}; the product is a line's output that nothing consumes"))
+    problems.extend(_mix_problems(data.get("mix"), line_names, input_names, station_names))
+    return problems
+
+
+def _find_cycle(feeds: dict[str, set[str]]) -> list[str]:
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(feeds.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(feeds):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[str]],
+                  station_names: dict[str, set[str]]) -> list[Problem]:
+    if not isinstance(mix, Mapping):
+        return []
+    problems: list[Problem] = []
+    line = mix.get("line")
+    if isinstance(line, str) and line not in line_names:
+        problems.append(Problem("mix", "line", line, f"must name a line; lines are {line_names}"))
+        return problems
+    variants = mix.get("variants") if isinstance(mix.get("variants"), list) else []
+    names = _names(variants)
+    if len(set(names)) != len(names):
+        problems.append(Problem("mix", "variants", names, "variant names must be unique"))
+    shares = [v.get("share") for v in variants if isinstance(v, Mapping)]
+    if shares and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in shares):
+        total = float(sum(shares))
+        if abs(total - 1.0) > 1e-9:
+            problems.append(Problem("mix", "variants[].share", round(total, 12), "shares must add up to 1"))
+    if not variants:
+        problems.append(Problem("mix", "variants", [], "needs at least one [[mix.variants]]"))
+    if mix.get("sequence") == "cyclic":
+        pattern = mix.get("pattern")
+        if not isinstance(pattern, list) or not pattern:
+            problems.append(Problem("mix", "pattern", pattern if pattern is not None else MISSING,
+                                    "sequence = 'cyclic' needs a pattern: a list of variant names"))
+        else:
+            for name in pattern:
+                if isinstance(name, str) and name not in names:
+                    problems.append(Problem("mix", "pattern", name, f"no such variant; variants are {names}"))
+    elif "pattern" in mix:
+        problems.append(Problem("mix", "pattern", mix.get("pattern"), "only used with sequence = 'cyclic'"))
+    if isinstance(line, str):
+        for vi, v in enumerate(variants):
+            if not isinstance(v, Mapping):
+                continue
+            item = f"mix.variants[{vi}] {v.get('name')!r}"
+            for key in v.get("bom", {}) if isinstance(v.get("bom"), Mapping) else {}:
+                if key not in input_names.get(line, set()):
+                    problems.append(Problem(item, "bom", key, f"must name an input of a station of line {line!r}: "
+                                                              f"{sorted(input_names.get(line, set()))}"))
+            for key in v.get("cycle_s", {}) if isinstance(v.get("cycle_s"), Mapping) else {}:
+                if key not in station_names.get(line, set()):
+                    problems.append(Problem(item, "cycle_s", key, f"must name a station of line {line!r}: "
+                                                                  f"{sorted(station_names.get(line, set()))}"))
+    return problems

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any
@@ -38,17 +39,18 @@ from simpy.events import Event
 from twin.calendar import Calendar
 from twin.engine.model import BLOCKED, DOWN, STARVED, WORKING, ReplicationResult, RunConfig, Trace
 from twin.scenario import Scenario
-from twin.spec import StationSpec
+from twin.spec import MixSpec, StationSpec, TransportSpec
 from twin.streams import Bernoulli, Sampler, stream, unit_draw
 
 _BUSY, _BLOCKED, _IDLE = 0, 1, 2
+Part = tuple[float, int]  # (release time, variant index): the lead time starts at release
 
 
 class _LineState:
     """Counters of one line: parts released, finished, scrapped; WIP integral; lead times."""
 
     __slots__ = ("name", "index", "env", "warmup", "released", "finished", "finished_window", "scrapped", "wip",
-                 "wip_area", "wip_last", "wip_area0", "lead_sum", "stop", "stop_after", "tracer")
+                 "wip_area", "wip_last", "wip_area0", "lead_sum", "stop", "stop_after", "tracer", "mix", "terminal")
 
     def __init__(self, name: str, index: int, env: simpy.Environment, warmup: float, tracer: _Tracer | None) -> None:
         self.index = index
@@ -67,49 +69,64 @@ class _LineState:
         self.lead_sum = 0.0
         self.stop: Event | None = None
         self.stop_after = 0
+        self.mix: _Mix | None = None
+        self.terminal = True  # False for a line whose output feeds another line
 
     def _integrate(self, now: float) -> None:
         self.wip_area += self.wip * (now - self.wip_last)
         self.wip_last = now
 
-    def release(self, now: float) -> None:
+    def next_variant(self) -> int:
+        return self.mix.next() if self.mix is not None else 0
+
+    def release(self, now: float, variant: int | None = None) -> Part:
         self._integrate(now)
         self.wip += 1
         self.released += 1
+        return (now, self.next_variant() if variant is None else variant)
 
     def scrap(self, now: float) -> None:
         self._integrate(now)
         self.wip -= 1
         self.scrapped += 1
 
-    def finish(self, part: float, now: float) -> None:
+    def finish(self, part: Part, now: float) -> None:
         self._integrate(now)
         self.wip -= 1
         self.finished += 1
         if now >= self.warmup:
             self.finished_window += 1
-            self.lead_sum += now - part
+            self.lead_sum += now - part[0]
         if self.tracer is not None:
             self.tracer.exit_line.append(self.index)
             self.tracer.exit_s.append(now)
-        if self.stop is not None and self.finished >= self.stop_after and not self.stop.triggered:
+        if self.stop is not None and self.terminal and self.finished >= self.stop_after and not self.stop.triggered:
             self.stop.succeed()
 
 
 class _Link:
-    """The buffer between two stations with its slots (see the module docstring)."""
+    """The buffer between two stations with its slots (see the module docstring).
 
-    __slots__ = ("env", "name", "capacity", "slots", "occupied", "parts", "idle", "blocked", "area", "last", "area0")
+    A link that feeds an assembly station or a transport (`free_on_take`) counts only the parts waiting in it:
+    its consumer takes them out in kits or batches, freeing their places at once. Such consumers wait by putting an
+    event in `watch`, which the next arrival triggers.
+    """
 
-    def __init__(self, env: simpy.Environment, name: str, capacity: int, downstream_servers: int) -> None:
+    __slots__ = ("env", "name", "capacity", "slots", "occupied", "parts", "idle", "blocked", "area", "last", "area0",
+                 "watch", "free_on_take")
+
+    def __init__(self, env: simpy.Environment, name: str, capacity: int, downstream_servers: int,
+                 free_on_take: bool = False) -> None:
         self.env = env
         self.name = name
         self.capacity = capacity
         self.slots = capacity + downstream_servers
         self.occupied = 0
-        self.parts: deque[float] = deque()
+        self.parts: deque[Part] = deque()
         self.idle: deque[Event] = deque()  # downstream servers waiting for a part
-        self.blocked: deque[tuple[Event, float]] = deque()  # upstream servers holding a finished part
+        self.blocked: deque[tuple[Event, Part]] = deque()  # upstream servers holding a finished part
+        self.watch: list[Event] = []  # kit consumers and vehicles waiting for arrivals
+        self.free_on_take = free_on_take
         self.area = 0.0
         self.last = 0.0
         self.area0 = 0.0
@@ -119,26 +136,38 @@ class _Link:
         self.area += len(self.parts) * (now - self.last)
         self.last = now
 
-    def take(self) -> float | None:
+    def take(self) -> Part | None:
         if self.parts:
             self.integrate()
             return self.parts.popleft()
         return None
+
+    def take_freeing(self) -> Part:
+        """Take a waiting part for a kit or a batch: its place is free again at once."""
+        self.integrate()
+        part = self.parts.popleft()
+        self.depart()
+        return part
 
     def wait(self) -> Event:
         ev = Event(self.env)
         self.idle.append(ev)
         return ev
 
-    def _admit(self, part: float) -> None:
+    def _admit(self, part: Part) -> None:
         self.occupied += 1
         if self.idle:
             self.idle.popleft().succeed(part)
         else:
             self.integrate()
             self.parts.append(part)
+            if self.watch:
+                for ev in self.watch:
+                    if not ev.triggered:
+                        ev.succeed()
+                self.watch.clear()
 
-    def offer(self, part: float) -> Event | None:
+    def offer(self, part: Part) -> Event | None:
         """Hand a finished part on; None if it went at once, else the event of its leaving (blocked till then)."""
         if self.occupied < self.slots:
             self._admit(part)
@@ -148,7 +177,7 @@ class _Link:
         return ev
 
     def depart(self) -> None:
-        """A part left the downstream station: its slot goes to the first blocked part, if any."""
+        """A part left the downstream station (or a kit took it): its slot goes to the first blocked part, if any."""
         self.occupied -= 1
         if self.blocked:
             ev, part = self.blocked.popleft()
@@ -234,7 +263,8 @@ class _DownSchedule:
 
 class _Station:
     __slots__ = ("spec", "index", "line", "servers", "cycle", "ttf", "ttr", "basis", "scrap", "inlink", "outlink",
-                 "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units")
+                 "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units",
+                 "feeds", "feed_names", "kit_qty", "scales", "starved_by")
 
     def __init__(self, spec: StationSpec, index: int, line: _LineState) -> None:
         self.spec = spec
@@ -254,10 +284,56 @@ class _Station:
         self.to_working: Callable[[float], float] | None = None
         self.to_calendar: Callable[[float], float] | None = None
         self.units: list[_Server] = []
+        self.feeds: list[_Link] = []  # feeder links of an assembly station, in the order of its inputs
+        self.feed_names: list[str] = []
+        self.kit_qty: list[list[int]] = []  # per variant, the quantity taken from each feed
+        self.scales: list[float] | None = None  # per variant, cycle time relative to cycle_s
+        self.starved_by: list[float] = []  # working-clock time short of: [own upstream, feed 1, feed 2, ...]
+
+
+class _Transport:
+    """The vehicles of one transport link and what they measured."""
+
+    __slots__ = ("spec", "index", "dock", "stock", "lead", "back", "states", "delivered", "trips", "next_tick")
+
+    STATES = ("loaded", "unloading", "returning", "idle")
+
+    def __init__(self, spec: TransportSpec, index: int) -> None:
+        self.spec = spec
+        self.index = index
+        self.dock: _Link | None = None
+        self.stock: _Link | None = None
+        self.states = [0.0, 0.0, 0.0, 0.0]  # vehicle-seconds in the window, per state
+        self.delivered = 0
+        self.trips = 0
+        self.next_tick = 0.0
+
+
+class _Mix:
+    """The launch sequence of a line's variants: random by share from its own stream, or a cyclic pattern."""
+
+    __slots__ = ("cum", "pattern", "pos", "draw")
+
+    def __init__(self, spec: MixSpec, rng: np.random.Generator) -> None:
+        names = [v.name for v in spec.variants]
+        shares = np.array([v.share for v in spec.variants], dtype=float)
+        self.cum = (np.cumsum(shares) / shares.sum()).tolist()
+        self.pattern = [names.index(n) for n in spec.pattern] if spec.sequence == "cyclic" and spec.pattern else None
+        self.pos = 0
+        self.draw = Bernoulli(rng, 0.0)
+
+    def next(self) -> int:
+        if self.pattern is not None:
+            v = self.pattern[self.pos % len(self.pattern)]
+            self.pos += 1
+            return v
+        u = self.draw.uniform()
+        return min(bisect_right(self.cum, u), len(self.cum) - 1)
 
 
 class _Server:
-    __slots__ = ("station", "unit", "state", "since", "work", "end", "plan", "ttf_left", "schedule")
+    __slots__ = ("station", "unit", "state", "since", "work", "end", "plan", "ttf_left", "schedule", "pending",
+                 "short", "short_since")
 
     def __init__(self, station: _Station, unit: int) -> None:
         self.station = station
@@ -269,6 +345,9 @@ class _Server:
         self.plan: list[tuple[float, float]] | None = None  # (work, repair) chunks of a part hit by failures
         self.ttf_left = 0.0
         self.schedule: _DownSchedule | None = None
+        self.pending: int | None = None  # variant of the part an assembly first station will release next
+        self.short: list[int] = []  # while an assembly server waits: the inputs it is short of
+        self.short_since = 0.0
 
 
 class _Tracer:
@@ -302,21 +381,25 @@ class DesSimulation:
         self.stations: list[_Station] = []
         self.links: list[_Link] = []
         self.servers: list[_Server] = []
+        self.transports: list[_Transport] = []
+        self.vehicles: list[tuple[_Transport, list[Any]]] = []
         self._build()
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
         cfg = self.config
         spec = self.scenario.spec
+        by_line: dict[str, list[_Station]] = {}
         for line_spec in spec.lines:
             line = _LineState(line_spec.name, len(self.lines), self.env, cfg.warmup_s, self.tracer)
             self.lines.append(line)
-            cal_spec = line_spec.calendar or spec.calendar
-            calendar = Calendar.from_spec(cal_spec)
+            calendar = Calendar.from_spec(line_spec.calendar or spec.calendar)
             previous: _Station | None = None
+            by_line[line_spec.name] = []
             for st_spec in line_spec.stations:
                 st = _Station(st_spec, len(self.stations), line)
                 self.stations.append(st)
+                by_line[line_spec.name].append(st)
                 if not calendar.always_on:
                     st.to_working = calendar.to_working
                     st.to_calendar = calendar.to_calendar
@@ -333,6 +416,7 @@ class DesSimulation:
                     self.servers.append(server)
                     st.units.append(server)
                 previous = st
+        self._wire(by_line)
         for server in self.servers:
             st = server.station
             if st.ttf is not None and st.ttr is not None:
@@ -341,6 +425,9 @@ class DesSimulation:
                 else:
                     server.schedule = _DownSchedule(st.ttf, st.ttr, st.w0, st.w_end)
             self.env.process(self._serve(server))
+        for tr in self.transports:
+            for _ in range(tr.spec.vehicles):
+                self.env.process(self._vehicle(tr))
         if cfg.warmup_s > 0:
             self.env.process(self._warmup())
         if cfg.stop_after_parts is not None:
@@ -351,6 +438,58 @@ class DesSimulation:
             self._stop: Event | None = stop
         else:
             self._stop = None
+
+    def _wire(self, by_line: dict[str, list[_Station]]) -> None:
+        """Connect feeder lines and transports to the assembly stations that consume them; set up the mix."""
+        spec = self.scenario.spec
+        cfg = self.config
+        line_index = {ln.name: i for i, ln in enumerate(spec.lines)}
+        transports = {t.name: t for t in spec.transports}
+        for spec_t in spec.transports:
+            tr = _Transport(spec_t, len(self.transports))
+            self.transports.append(tr)
+            draw = unit_draw(spec_t.dist, spec_t.cv)
+            rng = stream(cfg.seed, cfg.replication, "__transport__", spec_t.name, "travel")
+            tr.lead = Sampler(rng, draw, spec_t.lead_s)
+            tr.back = Sampler(stream(cfg.seed, cfg.replication, "__transport__", spec_t.name, "repair"), draw,
+                              spec_t.return_s if spec_t.return_s is not None else spec_t.lead_s)
+            dock = _Link(self.env, f"{spec_t.source}->{spec_t.name}", spec_t.dock or spec_t.batch, 0, free_on_take=True)
+            tr.dock = dock
+            self.links.append(dock)
+            self._feeder_exit(by_line[spec_t.source][-1], dock)
+        mix = spec.mix
+        variants = mix.variants if mix is not None else []
+        for line_spec in spec.lines:
+            for st_spec, st in zip(line_spec.stations, by_line[line_spec.name]):
+                in_mix = mix is not None and mix.line == line_spec.name
+                if in_mix and any(st_spec.name in v.cycle_s for v in variants):
+                    base = st.cycle.mean
+                    st.scales = [v.cycle_s.get(st_spec.name, base) / base for v in variants]
+                if not st_spec.inputs:
+                    continue
+                st.starved_by = [0.0] * (1 + len(st_spec.inputs))
+                for inp in st_spec.inputs:
+                    stock = inp.stock if inp.stock is not None else inp.qty
+                    link = _Link(self.env, f"{inp.source}->{line_spec.name}/{st_spec.name}", stock, 0, free_on_take=True)
+                    self.links.append(link)
+                    st.feeds.append(link)
+                    st.feed_names.append(inp.source)
+                    if inp.source in transports:
+                        self.transports[[t.spec.name for t in self.transports].index(inp.source)].stock = link
+                    else:
+                        self._feeder_exit(by_line[inp.source][-1], link)
+                quantities = [inp.qty for inp in st_spec.inputs]
+                if in_mix:
+                    st.kit_qty = [[v.bom.get(inp.source, inp.qty) for inp in st_spec.inputs] for v in variants]
+                else:
+                    st.kit_qty = [quantities]
+        if mix is not None:
+            line = self.lines[line_index[mix.line]]
+            line.mix = _Mix(mix, stream(cfg.seed, cfg.replication, mix.line, "__mix__", "mix"))
+
+    def _feeder_exit(self, last: _Station, link: _Link) -> None:
+        last.outlink = link
+        last.line.terminal = False
 
     def _streams(self, st: _Station, line_name: str) -> None:
         cfg = self.config
@@ -383,11 +522,15 @@ class DesSimulation:
         w0 = st.w0
         tracer = self.tracer
         unit = server.unit
+        kit = bool(st.feeds)
+        scales = st.scales
+        exits_line = outlink is not None and outlink.free_on_take  # the last station of a feeder line
         while True:
-            # -- take a part (the first station releases a new one)
-            if inlink is None:
-                part = env.now
-                line.release(part)
+            # -- take a part (the first station releases a new one; an assembly station gathers its kit)
+            if kit:
+                part = yield from self._gather(server)
+            elif inlink is None:
+                part = line.release(env.now)
             else:
                 part = inlink.take()  # type: ignore[assignment]
                 if part is None:
@@ -398,7 +541,7 @@ class DesSimulation:
             if tracer is not None:
                 self._trace_wait(server, STARVED, server.since, start)
             # -- process it
-            work = cycle()
+            work = cycle() if scales is None else cycle() * scales[part[1]]
             plan = None
             if ttf is not None:
                 left = server.ttf_left
@@ -455,8 +598,105 @@ class DesSimulation:
                     self._account_blocked(server, released)
                     server.since = released
                     server.state = _IDLE
+                if exits_line:
+                    line.finish(part, env.now)
             if inlink is not None:
                 inlink.depart()
+
+    def _gather(self, server: _Server) -> Generator[Event, Any, Part]:
+        """Wait until the station's own part and every feeder's quantity are there, then take them all at once.
+
+        Taking the whole kit in one step (never a partial kit) keeps parallel servers from each holding half a
+        kit. While it waits, the time counts as starved, and against every input that is short.
+        """
+        env = self.env
+        st = server.station
+        line = st.line
+        main, feeds = st.inlink, st.feeds
+        to_w = st.to_working
+        while True:
+            if main is None:
+                if server.pending is None:
+                    server.pending = line.next_variant()
+                variant = server.pending
+            else:
+                variant = main.parts[0][1] if main.parts else -1
+            qty = st.kit_qty[variant] if variant >= 0 and len(st.kit_qty) > 1 else st.kit_qty[0]
+            short = [] if variant >= 0 else [0]
+            for k, link in enumerate(feeds):
+                if len(link.parts) < qty[k]:
+                    short.append(k + 1)
+            if not short:
+                break
+            ev = Event(env)
+            watched = [main if k == 0 else feeds[k - 1] for k in short]
+            for link in watched:
+                link.watch.append(ev)  # type: ignore[union-attr]
+            server.state = _IDLE
+            a = env.now if to_w is None else to_w(env.now)
+            server.short, server.short_since = short, a
+            yield ev
+            server.short = []
+            b = env.now if to_w is None else to_w(env.now)
+            for link in watched:
+                if ev in link.watch:  # type: ignore[union-attr]
+                    link.watch.remove(ev)  # type: ignore[union-attr]
+            lo, hi = max(a, st.w0), min(b, st.w_end)
+            if hi > lo:
+                for k in short:
+                    st.starved_by[k] += hi - lo
+        if main is None:
+            part = line.release(env.now, server.pending)
+            server.pending = None
+        else:
+            part = main.take()  # type: ignore[assignment]
+        for k, link in enumerate(feeds):
+            for _ in range(qty[k]):
+                link.take_freeing()
+        return part  # type: ignore[return-value]
+
+    def _vehicle(self, tr: _Transport) -> Generator[Event, Any, None]:
+        """One vehicle: wait at the dock for a load, drive it over, unload as the stock has room, drive back."""
+        env = self.env
+        dock, stock = tr.dock, tr.stock
+        assert dock is not None and stock is not None
+        batch, every = tr.spec.batch, tr.spec.every_s
+        me = [3, 0.0]  # state index into _Transport.STATES, since
+        self.vehicles.append((tr, me))
+        while True:
+            if every is None:
+                while len(dock.parts) < batch:
+                    ev = Event(env)
+                    dock.watch.append(ev)
+                    yield ev
+            else:
+                while True:  # departures on a timetable every `every` s, one vehicle a departure
+                    tick = max(tr.next_tick, math.ceil(env.now / every) * every)
+                    tr.next_tick = tick + every
+                    yield env.timeout(tick - env.now)
+                    if dock.parts:
+                        break
+            load = [dock.take_freeing() for _ in range(min(batch, len(dock.parts)))]
+            self._vehicle_state(tr, me, 0)
+            tr.trips += 1
+            yield env.timeout(tr.lead())
+            self._vehicle_state(tr, me, 1)
+            for part in load:
+                leaving = stock.offer(part)
+                if leaving is not None:
+                    yield leaving
+                if env.now >= self.config.warmup_s:
+                    tr.delivered += 1
+            self._vehicle_state(tr, me, 2)
+            yield env.timeout(tr.back())
+            self._vehicle_state(tr, me, 3)
+
+    def _vehicle_state(self, tr: _Transport, me: list[Any], state: int) -> None:
+        now = self.env.now
+        lo, hi = max(me[1], self.config.warmup_s), min(now, self.config.horizon_s)
+        if hi > lo:
+            tr.states[me[0]] += hi - lo
+        me[0], me[1] = state, now
 
     # ------------------------------------------------------------------ accounting
     def _account_busy(self, server: _Server, upto: float) -> None:
@@ -536,7 +776,26 @@ class DesSimulation:
         else:
             self.env.run(until=cfg.horizon_s)
         end_s = min(self.env.now, cfg.horizon_s) if self._stop is not None else cfg.horizon_s
-        return self._result(end_s)
+        # Nothing left to happen, ever: every process waits for an event no one will trigger. SimPy jumped to the
+        # horizon (no hang); say who is stuck.
+        stalled = self.env.peek() == math.inf and not (self._stop is not None and self._stop.triggered)
+        return self._result(end_s, self._stuck() if stalled else None)
+
+    def _stuck(self) -> tuple[str, ...]:
+        names = []
+        for st in self.stations:
+            label = f"{st.line.name}/{st.spec.name}"
+            states = {s.state for s in st.units}
+            shorts = sorted({k for s in st.units for k in s.short})
+            if _BLOCKED in states:
+                names.append(f"{label} (blocked)")
+            elif shorts:
+                inputs = ["own upstream" if k == 0 else st.feed_names[k - 1] for k in shorts]
+                names.append(f"{label} (waiting for {', '.join(inputs)})")
+        for tr, me in self.vehicles:
+            if me[0] == 1:
+                names.append(f"transport {tr.spec.name} (cannot unload)")
+        return tuple(dict.fromkeys(names))
 
     def _close(self, end_s: float) -> None:
         """Account the segments still open when the run ends."""
@@ -551,8 +810,15 @@ class DesSimulation:
                 self._account_blocked(server, w_end)
             elif self.tracer is not None:
                 self._trace_wait(server, STARVED, server.since, w_end)
+            if server.short:
+                lo, hi = max(server.short_since, st.w0), w_end
+                for k in server.short:
+                    if hi > lo:
+                        st.starved_by[k] += hi - lo
+        for tr, me in self.vehicles:
+            self._vehicle_state(tr, me, me[0])
 
-    def _result(self, end_s: float) -> ReplicationResult:
+    def _result(self, end_s: float, stuck: tuple[str, ...] | None = None) -> ReplicationResult:
         cfg = self.config
         self._close(end_s)
         window = end_s - cfg.warmup_s
@@ -614,6 +880,16 @@ class DesSimulation:
             buffer_level=np.array([(link.area - link.area0) / window for link in self.links]),
             station_operations=sum(st.operations for st in self.stations),
             trace=trace,
+            line_terminal=tuple(ln.terminal for ln in self.lines),
+            starved_by=tuple(
+                {("upstream" if k == 0 else st.feed_names[k - 1]): t / (window * st.servers)
+                 for k, t in enumerate(st.starved_by) if k > 0 or st.inlink is not None}
+                for st in self.stations),
+            transport_names=tuple(tr.spec.name for tr in self.transports),
+            transport_shares=np.array([[t / (window * tr.spec.vehicles) for t in tr.states] for tr in self.transports]
+                                      ).reshape(len(self.transports), 4),
+            transport_delivered=np.array([tr.delivered for tr in self.transports], dtype=float),
+            deadlock=stuck,
         )
 
 

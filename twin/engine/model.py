@@ -78,7 +78,12 @@ class ReplicationResult:
     buffer_level: np.ndarray  # time-average parts waiting
     station_operations: int  # parts processed by all stations in the whole run (speed accounting)
     trace: Trace | None = None
-    extra: dict[str, float] = field(default_factory=dict)
+    line_terminal: tuple[bool, ...] = ()  # False for a line whose output feeds another line
+    starved_by: tuple[dict[str, float], ...] = ()  # per station: share of time short of each input (overlapping)
+    transport_names: tuple[str, ...] = ()
+    transport_shares: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # loaded, unloading, returning, idle
+    transport_delivered: np.ndarray = field(default_factory=lambda: np.zeros(0))  # parts delivered in the window
+    deadlock: tuple[str, ...] | None = None  # the stuck stations, if the run stalled for good
 
     @property
     def window_s(self) -> float:
