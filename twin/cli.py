@@ -24,7 +24,7 @@ from twin.errors import TwinError
 from twin.experiment import plan as make_plan
 from twin.experiment import run_plan
 from twin.results import Results
-from twin.scenario import Scenario, load
+from twin.scenario import Scenario, builtin_names, load
 from twin.spec import json_schema
 
 app = typer.Typer(
@@ -52,7 +52,7 @@ class _Exit(Exception):
 # ----------------------------------------------------------------------------------------------- run
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="path to a scenario .toml file")],
+    scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or the name of a built-in line (twin lines)")],
     hours: Annotated[float | None, typer.Option(help="simulated hours per replication [scenario, else 168]")] = None,
     warmup_hours: Annotated[float | None, typer.Option(help="hours discarded at the start [scenario, else 10% of --hours]")] = None,
     reps: Annotated[int | None, typer.Option(help="independent replications [scenario, else 10]")] = None,
@@ -156,7 +156,7 @@ def _print_results(console: Console, res: Results) -> None:
                     _fmt(ln.wip, 2), _fmt(ln.lead_time_s, 1))
     if len(res.lines) > 1:
         tp = res.throughput
-        kpi.add_row("[bold]all lines[/bold]", _fmt(tp.per_hour, 2), _fmt(tp.per_working_hour, 2), _fmt(tp.per_year, 0),
+        kpi.add_row(f"[bold]product[/bold] ({escape(', '.join(res.product_lines))})", _fmt(tp.per_hour, 2), _fmt(tp.per_working_hour, 2), _fmt(tp.per_year, 0),
                     "", _fmt(res.wip, 2), _fmt(res.lead_time_s, 1))
     console.print(kpi)
     shares = Table(title="Stations: % of calendar time; utilization = working / on-shift time", title_justify="left")
@@ -166,11 +166,34 @@ def _print_results(console: Console, res: Results) -> None:
         shares.add_row(escape(st.line), escape(st.name), str(st.servers), f"{100 * st.utilization.mean:.1f}",
                        *(f"{100 * st.shares[k].mean:.1f}" for k in ("working", "blocked", "starved", "down", "off_shift")))
     console.print(shares)
+    kits = [st for st in res.stations if st.starved_by]
+    if kits:
+        table = Table(title="Assembly stations: % of time short of each input (inputs can be short together)",
+                      title_justify="left")
+        for col in ("line", "station", "input", "short %"):
+            table.add_column(col, justify="right" if col == "short %" else "left")
+        for st in kits:
+            for name, est in sorted(st.starved_by.items(), key=lambda kv: -kv[1].mean):
+                table.add_row(escape(st.line), escape(st.name), escape(name), _fmt(est.scaled(100.0), 1))
+        console.print(table)
+    if res.transports:
+        table = Table(title="Transports: share of vehicle time, %", title_justify="left")
+        for col in ("transport", "loaded", "unloading", "returning", "idle", "delivered / h"):
+            table.add_column(col, justify="left" if col == "transport" else "right")
+        for tr in res.transports:
+            sh = tr["vehicle_share"]
+            delivered = tr["delivered_per_hour"]["mean"]  # type: ignore[index]
+            table.add_row(escape(str(tr["name"])), *(f"{100 * (sh[k] or 0):.1f}" for k in  # type: ignore[index]
+                          ("loaded", "unloading", "returning", "idle")), f"{delivered:,.1f}")
+        console.print(table)
+    for dl in res.deadlocks:
+        console.print(f"[red]deadlock[/red] in replication {dl['replication']}: the run stalled for good; stuck: "
+                      f"{escape(', '.join(dl['stuck']))}", soft_wrap=True)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- check, schema
 @app.command()
-def check(scenario: Annotated[str, typer.Argument(help="path to a scenario .toml file")]) -> None:
+def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or a built-in name")]) -> None:
     """Validate a scenario: print a summary and exit 0, or every problem and exit 2."""
     sc = load(scenario)
     console = _err()
@@ -208,6 +231,20 @@ def _mean_cycle(sc: Scenario, line: str, station: str) -> float:
 def _capacity(sc: Scenario, line: str, station: str) -> float:
     st = sc.station(line, station)
     return st.servers * 3600.0 / _mean_cycle(sc, line, station) * _availability(st) * (1.0 - st.scrap)
+
+
+@app.command()
+def lines() -> None:
+    """List the built-in scenarios (the real lines in lines/), one a line; run one with `twin run NAME`."""
+    console = _err()
+    for name in builtin_names():
+        try:
+            sc = load(name)
+            text = sc.spec.scenario.description or sc.name
+            rated = [f"{ln.name} {ln.rated_per_hour:g}/h" for ln in sc.lines if ln.rated_per_hour]
+            sys.stdout.write(f"{name:<14} {text}" + (f" (rated: {', '.join(rated)})" if rated else "") + "\n")
+        except TwinError as exc:
+            console.print(f"[red]{escape(name)}: invalid[/red] {escape(str(exc))}", soft_wrap=True)
 
 
 @app.command()

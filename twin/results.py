@@ -232,8 +232,9 @@ class Results:
 
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict[str, object]:
-        rated_hour = [ln.rated_per_hour for ln in self.scenario.spec.lines]
-        rated_year = [ln.rated_per_year for ln in self.scenario.spec.lines]
+        product = [ln for ln in self.scenario.spec.lines if ln.name in self.product_lines]
+        rated_hour = [ln.rated_per_hour for ln in product]
+        rated_year = [ln.rated_per_year for ln in product]
         return {
             "scenario": self.scenario.name,
             "source": self.scenario.source,

@@ -7,6 +7,7 @@ same rules as a file, so a notebook user gets the same messages as the command l
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -127,9 +128,33 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(str(path), [Problem("", "", f"invalid TOML: {exc}", "fix the syntax (see https://toml.io)")]) from None
 
 
+def lines_dir() -> Path:
+    """Where the built-in scenarios live: $TWIN_LINES, else lines/ beside the package (a checkout or editable install)."""
+    env = os.environ.get("TWIN_LINES")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "lines"
+
+
+def builtin_names() -> list[str]:
+    folder = lines_dir()
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A path as given if it exists, else the built-in scenario of that name (`twin run wheel`)."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    builtin = lines_dir() / f"{path.name}.toml"
+    if builtin.is_file():
+        return builtin
+    raise ScenarioError(str(path), [Problem("", "scenario", str(path),
+                                            f"no such file and no built-in scenario of that name; built-ins: "
+                                            f"{', '.join(builtin_names()) or 'none found'}")])
+
+
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (TOML)."""
-    path = Path(path)
+    """Read and validate a scenario file (TOML), or a built-in scenario by name."""
+    path = resolve(path)
     data = read_toml(path)
     spec, samples = validate(data, str(path), path.parent)
     return Scenario(spec=spec, source=str(path), samples=samples, base_dir=path.parent)

@@ -776,10 +776,12 @@ class DesSimulation:
         else:
             self.env.run(until=cfg.horizon_s)
         end_s = min(self.env.now, cfg.horizon_s) if self._stop is not None else cfg.horizon_s
-        # Nothing left to happen, ever: every process waits for an event no one will trigger. SimPy jumped to the
-        # horizon (no hang); say who is stuck.
-        stalled = self.env.peek() == math.inf and not (self._stop is not None and self._stop.triggered)
-        return self._result(end_s, self._stuck() if stalled else None)
+        # Nothing left to happen, ever: no server is processing and no vehicle is on the road or on a timetable, so
+        # every process waits for an event no one will trigger. SimPy jumped to the horizon (no hang): say who is
+        # stuck.
+        moving = any(s.state == _BUSY for s in self.servers) or any(
+            me[0] in (0, 2) or (me[0] == 3 and tr.spec.every_s is not None) for tr, me in self.vehicles)
+        return self._result(end_s, None if moving else self._stuck())
 
     def _stuck(self) -> tuple[str, ...]:
         names = []
