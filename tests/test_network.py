@@ -130,3 +130,19 @@ def test_feeder_lines_count_what_leaves_them() -> None:
     released, finished, inside = res.line_released, res.line_finished_total, res.line_in_process
     assert np.all(released == finished + res.line_scrapped + inside)
     assert res.line_terminal == (False, False, True)
+
+
+def test_several_lines_pool_their_output_into_one_stock_and_the_product_can_be_several_lines() -> None:
+    pooled = twin.from_dict({"scenario": {"name": "pool", "product": "A"}, "lines": [
+        {"name": "E1", "stations": [{"name": "e", "cycle_s": 20.0}]},
+        {"name": "E2", "stations": [{"name": "e", "cycle_s": 20.0}]},
+        {"name": "A", "stations": [{"name": "a", "cycle_s": 5.0, "inputs": [{"from": ["E1", "E2"], "stock": 4}]}]},
+    ]})
+    res = twin.run(pooled, hours=10, warmup_hours=1, reps=1)
+    assert res.throughput.per_hour.mean == pytest.approx(360.0)  # two 20 s lines: one every 10 s
+    assert set(res.stations[2].starved_by) == {"E1+E2"}
+    both = twin.from_dict({"scenario": {"name": "two", "product": ["E1", "E2"]}, "lines": [
+        {"name": "E1", "stations": [{"name": "e", "cycle_s": 20.0}]},
+        {"name": "E2", "stations": [{"name": "e", "cycle_s": 30.0}]},
+    ]})
+    assert twin.run(both, hours=10, warmup_hours=1, reps=1).throughput.per_hour.mean == pytest.approx(300.0)

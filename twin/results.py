@@ -14,6 +14,7 @@ import numpy as np
 from twin.calendar import HOURS_PER_YEAR, Calendar
 from twin.engine.model import STATES, ReplicationResult
 from twin.scenario import Scenario
+from twin.spec import names_of
 from twin.stats import Estimate, _clean
 
 
@@ -132,7 +133,7 @@ class Results:
         """The lines whose output is the scenario's product: `[scenario] product`, else every line feeding no other."""
         product = self.scenario.spec.scenario.product
         if product is not None:
-            return [product]
+            return names_of(product)
         first = self.replications[0]
         terminal = first.line_terminal or (True,) * len(first.line_names)
         return [name for name, end in zip(first.line_names, terminal) if end]

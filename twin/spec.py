@@ -52,13 +52,19 @@ class CalendarSpec(_Strict):
     days_per_week: Annotated[int, Field(ge=1, le=7)] = 7
 
 
+def names_of(source: str | list[str]) -> list[str]:
+    """`from = "A"` and `from = ["A", "B"]` alike, as a list."""
+    return [source] if isinstance(source, str) else list(source)
+
+
 class InputSpec(_Strict):
     """A feeder of an assembly station: `qty` parts of `from` (a line's output or a transport) per cycle."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True,
                               populate_by_name=True)
 
-    source: Name = Field(alias="from", description="the feeding line or transport")
+    source: Name | list[Name] = Field(
+        alias="from", description="the feeding line or transport; a list of lines pools their output in one stock")
     qty: Annotated[int, Field(ge=1, le=10_000)] = 1
     stock: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
         default=None, description="line-side stock places for this input (default: qty, one kit)")
@@ -115,7 +121,8 @@ class TransportSpec(_Strict):
                               populate_by_name=True)
 
     name: Name
-    source: Name = Field(alias="from", description="the line whose output the vehicles carry")
+    source: Name | list[Name] = Field(
+        alias="from", description="the line whose output the vehicles carry; a list of lines shares one dock")
     batch: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     vehicles: Annotated[int, Field(ge=1, le=10_000)] = 1
     dock: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
@@ -151,7 +158,8 @@ class MixSpec(_Strict):
 class ScenarioHeader(_Strict):
     name: Name
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    product: Name | None = Field(default=None, description="the line whose output is the final product")
+    product: Name | list[Name] | None = Field(
+        default=None, description="the line (or lines, added up) whose output is the final product")
     description: str = ""
     horizon_hours: PositiveSeconds | None = Field(default=None, description="default simulated hours for `twin run`")
     warmup_hours: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None

@@ -406,13 +406,12 @@ def _network_problems(data: Any) -> list[Problem]:
         problems.append(Problem("transports", "name", name, "a transport may not have the name of a line"))
     consumer: dict[str, str] = {}  # feeder name -> who consumes it
     feeds: dict[str, set[str]] = {n: set() for n in line_names}  # line -> lines it feeds (for cycles)
-    transport_source: dict[str, str] = {}
+    transport_source: dict[str, list[str]] = {}
     for ti, tr in enumerate(transports):
         if not isinstance(tr, Mapping):
             continue
         item = _item_label(("transports", ti), data)
-        src = tr.get("from")
-        if isinstance(src, str):
+        for src in _sources(tr.get("from")):
             if src not in line_names:
                 problems.append(Problem(item, "from", src, f"must name a line; lines are {line_names}"))
             elif src in consumer:
@@ -420,7 +419,7 @@ def _network_problems(data: Any) -> list[Problem]:
             else:
                 consumer[src] = f"transport {tr.get('name')!r}"
                 if isinstance(tr.get("name"), str):
-                    transport_source[tr["name"]] = src
+                    transport_source.setdefault(tr["name"], []).append(src)
         batch, dock = tr.get("batch", 1), tr.get("dock")
         if tr.get("dispatch", "full") == "full":
             if isinstance(batch, int) and isinstance(dock, int) and dock < batch:
@@ -452,25 +451,29 @@ def _network_problems(data: Any) -> list[Problem]:
             for ii, inp in enumerate(inputs):
                 if not isinstance(inp, Mapping):
                     continue
-                src = inp.get("from")
                 where = f"{item}.inputs[{ii}]"
-                if not isinstance(src, str):
+                sources = _sources(inp.get("from"))
+                if len(sources) > 1 and any(src in transport_names for src in sources):
+                    problems.append(Problem(where, "from", inp.get("from"), "a list may pool lines, not transports"))
                     continue
-                if src not in line_names and src not in transport_names:
-                    problems.append(Problem(where, "from", src, f"must name a line or transport: {known}"))
-                    continue
-                if src == lname:
-                    problems.append(Problem(where, "from", src, "a line cannot feed its own stations"))
-                    continue
-                if src in consumer:
-                    problems.append(Problem(where, "from", src, f"{src!r} already feeds {consumer[src]}; a feeder has one consumer"))
-                    continue
-                consumer[src] = f"{item}"
-                if isinstance(lname, str):
-                    input_names.setdefault(lname, set()).add(src)
-                    feeder_line = transport_source.get(src, src)
-                    if feeder_line in feeds:
-                        feeds[feeder_line].add(lname)
+                for src in sources:
+                    if src not in line_names and src not in transport_names:
+                        problems.append(Problem(where, "from", src, f"must name a line or transport: {known}"))
+                        continue
+                    if src == lname:
+                        problems.append(Problem(where, "from", src, "a line cannot feed its own stations"))
+                        continue
+                    if src in consumer:
+                        problems.append(Problem(where, "from", src, f"{src!r} already feeds {consumer[src]}; a feeder has one consumer"))
+                        continue
+                    consumer[src] = f"{item}"
+                    if isinstance(lname, str):
+                        input_names.setdefault(lname, set()).add(src)
+                        for feeder_line in transport_source.get(src, [src]):
+                            if feeder_line in feeds:
+                                feeds[feeder_line].add(lname)
+                if isinstance(lname, str) and len(sources) > 1:
+                    input_names.setdefault(lname, set()).add(_input_name(sources))
                 qty, stock = inp.get("qty", 1), inp.get("stock")
                 if isinstance(qty, int) and isinstance(stock, int) and stock < qty:
                     problems.append(Problem(where, "stock", stock, f"must be >= qty ({qty}), or a kit never gathers"))
@@ -483,14 +486,26 @@ def _network_problems(data: Any) -> list[Problem]:
         problems.append(Problem("lines", "inputs", " -> ".join(cycle),
                                 "lines feed each other in a circle: a deadlock by construction"))
     header = data.get("scenario")
-    product = header.get("product") if isinstance(header, Mapping) else None
-    if isinstance(product, str):
+    for product in _sources(header.get("product") if isinstance(header, Mapping) else None):
         if product not in line_names:
             problems.append(Problem("scenario", "product", product, f"must name a line; lines are {line_names}"))
         elif product in consumer:
             problems.append(Problem("scenario", "product", product, f"feeds {consumer[product]}; the product is a line's output that nothing consumes"))
     problems.extend(_mix_problems(data.get("mix"), line_names, input_names, station_names))
     return problems
+
+
+def _sources(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _input_name(sources: list[str]) -> str:
+    """How an input is named in results and in a variant's bom: its feeder, or "A+B" for a pooled stock."""
+    return "+".join(sources)
 
 
 def _find_cycle(feeds: dict[str, set[str]]) -> list[str]:

@@ -39,7 +39,7 @@ from simpy.events import Event
 from twin.calendar import Calendar
 from twin.engine.model import BLOCKED, DOWN, STARVED, WORKING, ReplicationResult, RunConfig, Trace
 from twin.scenario import Scenario
-from twin.spec import MixSpec, StationSpec, TransportSpec
+from twin.spec import MixSpec, StationSpec, TransportSpec, names_of
 from twin.streams import Bernoulli, Sampler, stream, unit_draw
 
 _BUSY, _BLOCKED, _IDLE = 0, 1, 2
@@ -453,10 +453,13 @@ class DesSimulation:
             tr.lead = Sampler(rng, draw, spec_t.lead_s)
             tr.back = Sampler(stream(cfg.seed, cfg.replication, "__transport__", spec_t.name, "repair"), draw,
                               spec_t.return_s if spec_t.return_s is not None else spec_t.lead_s)
-            dock = _Link(self.env, f"{spec_t.source}->{spec_t.name}", spec_t.dock or spec_t.batch, 0, free_on_take=True)
+            sources = names_of(spec_t.source)
+            dock = _Link(self.env, f"{'+'.join(sources)}->{spec_t.name}", spec_t.dock or spec_t.batch, 0,
+                         free_on_take=True)
             tr.dock = dock
             self.links.append(dock)
-            self._feeder_exit(by_line[spec_t.source][-1], dock)
+            for source in sources:
+                self._feeder_exit(by_line[source][-1], dock)
         mix = spec.mix
         variants = mix.variants if mix is not None else []
         for line_spec in spec.lines:
@@ -470,17 +473,21 @@ class DesSimulation:
                 st.starved_by = [0.0] * (1 + len(st_spec.inputs))
                 for inp in st_spec.inputs:
                     stock = inp.stock if inp.stock is not None else inp.qty
-                    link = _Link(self.env, f"{inp.source}->{line_spec.name}/{st_spec.name}", stock, 0, free_on_take=True)
+                    sources = names_of(inp.source)
+                    name = "+".join(sources)
+                    link = _Link(self.env, f"{name}->{line_spec.name}/{st_spec.name}", stock, 0, free_on_take=True)
                     self.links.append(link)
                     st.feeds.append(link)
-                    st.feed_names.append(inp.source)
-                    if inp.source in transports:
-                        self.transports[[t.spec.name for t in self.transports].index(inp.source)].stock = link
+                    st.feed_names.append(name)
+                    if name in transports:
+                        self.transports[[t.spec.name for t in self.transports].index(name)].stock = link
                     else:
-                        self._feeder_exit(by_line[inp.source][-1], link)
+                        for source in sources:
+                            self._feeder_exit(by_line[source][-1], link)
                 quantities = [inp.qty for inp in st_spec.inputs]
                 if in_mix:
-                    st.kit_qty = [[v.bom.get(inp.source, inp.qty) for inp in st_spec.inputs] for v in variants]
+                    st.kit_qty = [[v.bom.get(name, inp.qty) for name, inp in zip(st.feed_names, st_spec.inputs)]
+                                  for v in variants]
                 else:
                     st.kit_qty = [quantities]
         if mix is not None:
