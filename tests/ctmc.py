@@ -341,43 +341,60 @@ def _explore(
     )
 
 
-# Below this size a sparse LU is fast and accurate to round-off; above it the
-# fill-in of LU on these multi-dimensional grids explodes (about 15 s at 2e4
-# states), while Gauss-Seidel-preconditioned GMRES needs some 40-60 iterations.
+# Below this size a sparse LU is fast and accurate to round-off.  Above it
+# the fill-in of LU on these multi-dimensional grids explodes (about 15 s at
+# 2e4 states), while Gauss-Seidel-preconditioned GMRES converges in some
+# 40-90 iterations on the lines tried.
 _DIRECT_MAX_STATES: int = 2500
+# LU stays the fallback if GMRES fails, but only while it is affordable.
+_DIRECT_FALLBACK_MAX_STATES: int = 20_000
 _GMRES_RTOL: float = 1e-13
+_GMRES_RESTART: int = 100
 # Acceptance bound on max|pi Q| / max|Q_ii| for the normalised solution.
-_RESIDUAL_TOL: float = 1e-11
+_RESIDUAL_TOL: float = 1e-12
+# Re-pin when the pinned state is this much less likely than the most likely
+# one: a pinned probability near zero blows up the unknowns pi / pi_pin and
+# leaves GMRES's right-hand side negligible against them, so it stagnates.
+_REPIN_RATIO: float = 1e-3
 
 
-def _stationary(n: int, src: np.ndarray, dst: np.ndarray, vals: np.ndarray) -> np.ndarray:
-    """Solve ``pi Q = 0``, ``sum(pi) = 1`` for the generator ``Q[src, dst] = vals``.
+def _generator_transposed(n: int, src: np.ndarray, dst: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
+    """Return ``Q^T`` (CSR) for the off-diagonal entries ``Q[src, dst] = vals``."""
+    qt = sp.csr_matrix((vals, (dst, src)), shape=(n, n))
+    out_rate = np.asarray(qt.sum(axis=0)).ravel()
+    return (qt - sp.diags(out_rate)).tocsr()
 
-    The irreducible generator has rank ``n-1``, so fixing ``pi_0 = 1`` and
-    dropping the balance equation of state 0 leaves the nonsingular system
-    ``B x = -Q[0, 1:]`` with ``B = Q[1:, 1:]^T``; ``pi`` is then normalised.
-    This keeps ``B`` as sparse as ``Q``, unlike replacing an equation by a
-    dense row of ones.
+
+def _scaled_residual(qt: sp.csr_matrix, pi: np.ndarray) -> float:
+    """``max|pi Q| / max|Q_ii|``: balance violation relative to the fastest state."""
+    return float(np.abs(qt @ pi).max() / np.abs(qt.diagonal()).max())
+
+
+def _solve_pinned(
+    qt: sp.csr_matrix, pin: int, guess: np.ndarray | None, direct: bool, restarts: int = 5
+) -> np.ndarray:
+    """Solve the balance equations with ``pi[pin]`` fixed, then normalise.
+
+    The irreducible generator has rank ``n-1``, so fixing ``pi[pin] = 1`` and
+    dropping the balance equation of state ``pin`` leaves the nonsingular
+    system ``B x = -Q^T[keep, pin]`` with ``B = Q^T[keep, keep]``.  This keeps
+    ``B`` as sparse as ``Q``, unlike replacing an equation by a dense row of
+    ones.
 
     ``B`` is column diagonally dominant (each column holds one state's
     outflow), a property kept by symmetric permutations, so elimination
-    without pivoting is stable.  That lets SuperLU use a symmetric
-    fill-reducing ordering.
-    """
-    if n == 1:
-        return np.ones(1)
-    q = sp.csr_matrix((vals, (src, dst)), shape=(n, n))
-    out_rate = np.asarray(q.sum(axis=1)).ravel()
-    q = (q - sp.diags(out_rate)).tocsr()
-    b_mat = q[1:, 1:].T.tocsc()
-    rhs = -q[0, 1:].toarray().ravel()
+    without pivoting is stable and SuperLU may use a symmetric fill-reducing
+    ordering.  ``guess`` (a normalised ``pi``) warm-starts GMRES, which gets
+    ``restarts`` cycles of ``_GMRES_RESTART`` iterations.
 
-    x: np.ndarray | None = None
-    if n > _DIRECT_MAX_STATES:
-        x = _gmres_gauss_seidel(b_mat, rhs)
-    if x is None:
-        if n > 8 * _DIRECT_MAX_STATES:
-            raise RuntimeError(f"iterative stationary solve did not converge ({n} states)")
+    The result sums to 1 but may hold round-off-sized negative entries.
+    """
+    n = qt.shape[0]
+    keep = np.ones(n, dtype=bool)
+    keep[pin] = False
+    b_mat = qt[keep][:, keep].tocsc()
+    rhs = -qt[keep][:, [pin]].toarray().ravel()
+    if direct:
         lu = spla.splu(
             b_mat,
             permc_spec="MMD_AT_PLUS_A",
@@ -385,43 +402,76 @@ def _stationary(n: int, src: np.ndarray, dst: np.ndarray, vals: np.ndarray) -> n
             options={"SymmetricMode": True},
         )
         x = lu.solve(rhs)
+    else:
+        x0 = None if guess is None else guess[keep] / guess[pin]
+        x = _gmres_gauss_seidel(b_mat, rhs, x0, restarts)
+    pi = np.insert(np.asarray(x, dtype=float), pin, 1.0)
+    return pi / pi.sum()
 
-    pi = np.concatenate([[1.0], np.asarray(x, dtype=float)])
+
+def _gmres_gauss_seidel(
+    b_mat: sp.csc_matrix, rhs: np.ndarray, x0: np.ndarray | None, restarts: int
+) -> np.ndarray:
+    """Solve ``b_mat x = rhs`` by GMRES preconditioned with Gauss-Seidel.
+
+    The lower triangle is "factored" by SuperLU in natural order, which
+    produces no fill and gives a fast C-level triangular solve.  The result is
+    returned even when GMRES stops short of its tolerance: the caller judges
+    it by the residual of the balance equations.
+    """
+    lower = sp.tril(b_mat, format="csc")
+    tri = spla.splu(lower, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    precond = spla.LinearOperator(b_mat.shape, matvec=tri.solve, dtype=float)
+    x, _info = spla.gmres(
+        b_mat,
+        rhs,
+        x0=x0,
+        M=precond,
+        rtol=_GMRES_RTOL,
+        atol=0.0,
+        restart=_GMRES_RESTART,
+        maxiter=restarts,
+    )
+    return np.asarray(x, dtype=float)
+
+
+def _stationary(n: int, src: np.ndarray, dst: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """Solve ``pi Q = 0``, ``sum(pi) = 1`` for the generator ``Q[src, dst] = vals``.
+
+    First pins the initial (empty-line) state; if that state turns out to be
+    rare, solves again pinned at the most likely state (warm-started when
+    iterative).  Raises ``RuntimeError`` if the balance residual stays large.
+    """
+    if n == 1:
+        return np.ones(1)
+    qt = _generator_transposed(n, src, dst, vals)
+    direct = n <= _DIRECT_MAX_STATES
+    # One GMRES cycle suffices when state 0 is a good pin, and bounds the
+    # work wasted on stagnation when it is not.
+    pi = _solve_pinned(qt, 0, None, direct, restarts=1)
     if not np.all(np.isfinite(pi)):
-        raise RuntimeError("stationary solve produced non-finite values")
-    pi /= pi.sum()
+        # Only the iterative path can get here; restart it from scratch at a
+        # state that is likely under any parameters is not knowable, so use LU.
+        pi = _solve_pinned(qt, 0, None, True) if n <= _DIRECT_FALLBACK_MAX_STATES else pi
+    pin = int(np.argmax(pi))
+    if pi[0] < _REPIN_RATIO * pi[pin] or (not direct and _scaled_residual(qt, pi) > _RESIDUAL_TOL):
+        pi = _solve_pinned(qt, pin, pi if np.all(np.isfinite(pi)) else None, direct)
+    if not direct and not _scaled_residual(qt, pi) <= _RESIDUAL_TOL and n <= _DIRECT_FALLBACK_MAX_STATES:
+        pi = _solve_pinned(qt, pin, None, True)
+
+    if not np.all(np.isfinite(pi)):
+        raise RuntimeError(f"stationary solve produced non-finite values ({n} states)")
     # Round-off can leave tiny negative entries; anything larger is a bug.
     if pi.min() < -1e-9:
         raise RuntimeError(f"stationary solve produced negative probability {pi.min()}")
     pi = np.clip(pi, 0.0, None)
     pi /= pi.sum()
-    residual = float(np.abs(q.T @ pi).max() / out_rate.max())
-    if residual > _RESIDUAL_TOL:
-        raise RuntimeError(f"stationary solve inaccurate: scaled residual {residual:.3g}")
+    residual = _scaled_residual(qt, pi)
+    if not residual <= _RESIDUAL_TOL:
+        raise RuntimeError(
+            f"stationary solve inaccurate: scaled residual {residual:.3g} ({n} states)"
+        )
     return pi
-
-
-def _gmres_gauss_seidel(b_mat: sp.csc_matrix, rhs: np.ndarray) -> np.ndarray | None:
-    """Solve ``b_mat x = rhs`` by GMRES preconditioned with Gauss-Seidel.
-
-    Returns ``None`` if GMRES does not reach its tolerance, so the caller can
-    fall back to a direct solve.  The triangular part is "factored" by SuperLU
-    in natural order, which produces no fill and gives a fast C-level
-    triangular solve.
-    """
-    lower = sp.tril(b_mat, format="csc")
-    tri = spla.splu(lower, permc_spec="NATURAL", diag_pivot_thresh=0.0)
-    precond = spla.LinearOperator(b_mat.shape, matvec=tri.solve, dtype=float)
-    x, info = spla.gmres(
-        b_mat, rhs, M=precond, rtol=_GMRES_RTOL, atol=0.0, restart=200, maxiter=10
-    )
-    if info != 0:
-        # The 1e-13 target can sit at the round-off floor; accept a solution
-        # that is still accurate to 1e-11 relative.
-        rel = np.linalg.norm(b_mat @ x - rhs) / np.linalg.norm(rhs)
-        if not rel <= 1e-11:
-            return None
-    return np.asarray(x, dtype=float)
 
 
 def solve_line(
