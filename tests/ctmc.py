@@ -174,36 +174,30 @@ def _validate(
     return _Line(rates_t, buffers_t, servers_t, fail_t, repair_t)
 
 
-@dataclass(frozen=True)
-class _StationEvents:
-    """Per-station constants needed to generate transitions (hoisted for speed)."""
-
-    u_pos: int  # index of u_j in the state tuple (d_j, k_j follow)
-    rate: float
-    fail: float
-    repair: float
-    last: bool
-    next_servers: int  # m_{j+1}; unused for the last station
-    buf_pos: int  # index of L_j; unused for the last station
-    buf_cap: int  # b_j; unused for the last station
+# Per-station constants for transition generation, as a plain tuple so the
+# hot loop can unpack them without attribute look-ups:
+# (u_pos, rate, fail, repair, last, next_servers, buf_pos, buf_cap), where
+# u_pos indexes u_j in the state (d_j, k_j follow), and the last three
+# describe station j+1 and buffer j (unused for the last station).
+_StationEvents = tuple[int, float, float, float, bool, int, int, int]
 
 
 def _station_events(line: _Line) -> tuple[_StationEvents, ...]:
     k_st = line.n_stations
     buf0 = 3 * k_st
-    out = []
+    out: list[_StationEvents] = []
     for j in range(k_st):
         last = j == k_st - 1
         out.append(
-            _StationEvents(
-                u_pos=3 * j,
-                rate=line.rates[j],
-                fail=line.fail_rates[j],
-                repair=line.repair_rates[j],
-                last=last,
-                next_servers=0 if last else line.servers[j + 1],
-                buf_pos=-1 if last else buf0 + j,
-                buf_cap=0 if last else line.buffers[j],
+            (
+                3 * j,
+                line.rates[j],
+                line.fail_rates[j],
+                line.repair_rates[j],
+                last,
+                0 if last else line.servers[j + 1],
+                -1 if last else buf0 + j,
+                0 if last else line.buffers[j],
             )
         )
     return tuple(out)
@@ -252,38 +246,37 @@ def _transitions(
     only working (``u``) and down (``d``) servers generate events.
     """
     out: list[tuple[float, tuple[int, ...]]] = []
-    for j, ev in enumerate(events):
-        p = ev.u_pos
+    for j, (p, rate, fail, repair, last, next_servers, buf_pos, buf_cap) in enumerate(events):
         u = state[p]
         if u > 0:
             st = list(state)
             st[p] -= 1
-            if ev.last:
+            if last:
                 _free_server(st, j, buf0)  # the part leaves the system
-            elif st[p + 3] + st[p + 4] + st[p + 5] < ev.next_servers:
+            elif st[p + 3] + st[p + 4] + st[p + 5] < next_servers:
                 # An idle downstream server implies buffer j is empty, so the
                 # part goes straight onto that server.
                 st[p + 3] += 1
                 _free_server(st, j, buf0)
-            elif st[ev.buf_pos] < ev.buf_cap:
-                st[ev.buf_pos] += 1
+            elif st[buf_pos] < buf_cap:
+                st[buf_pos] += 1
                 _free_server(st, j, buf0)
             else:
                 st[p + 2] += 1  # BAS: the server holds its finished part
-            out.append((u * ev.rate, tuple(st)))
+            out.append((u * rate, tuple(st)))
 
-            if ev.fail > 0.0:
+            if fail > 0.0:
                 st = list(state)
                 st[p] -= 1
                 st[p + 1] += 1
-                out.append((u * ev.fail, tuple(st)))
+                out.append((u * fail, tuple(st)))
 
         d = state[p + 1]
         if d > 0:
             st = list(state)
             st[p + 1] -= 1
             st[p] += 1
-            out.append((d * ev.repair, tuple(st)))
+            out.append((d * repair, tuple(st)))
     return out
 
 
@@ -450,13 +443,17 @@ def _stationary(n: int, src: np.ndarray, dst: np.ndarray, vals: np.ndarray) -> n
     # work wasted on stagnation when it is not.
     pi = _solve_pinned(qt, 0, None, direct, restarts=1)
     if not np.all(np.isfinite(pi)):
-        # Only the iterative path can get here; restart it from scratch at a
-        # state that is likely under any parameters is not knowable, so use LU.
-        pi = _solve_pinned(qt, 0, None, True) if n <= _DIRECT_FALLBACK_MAX_STATES else pi
+        raise RuntimeError(f"stationary solve produced non-finite values ({n} states)")
     pin = int(np.argmax(pi))
-    if pi[0] < _REPIN_RATIO * pi[pin] or (not direct and _scaled_residual(qt, pi) > _RESIDUAL_TOL):
-        pi = _solve_pinned(qt, pin, pi if np.all(np.isfinite(pi)) else None, direct)
-    if not direct and not _scaled_residual(qt, pi) <= _RESIDUAL_TOL and n <= _DIRECT_FALLBACK_MAX_STATES:
+    if pi[0] < _REPIN_RATIO * pi[pin] or (
+        not direct and _scaled_residual(qt, pi) > _RESIDUAL_TOL
+    ):
+        pi = _solve_pinned(qt, pin, pi, direct)
+    if (
+        not direct
+        and not _scaled_residual(qt, pi) <= _RESIDUAL_TOL
+        and n <= _DIRECT_FALLBACK_MAX_STATES
+    ):
         pi = _solve_pinned(qt, pin, None, True)
 
     if not np.all(np.isfinite(pi)):
