@@ -148,12 +148,13 @@ def _print_results(console: Console, res: Results) -> None:
                   f"first {res.warmup_s / 3600:g} h discarded ({window_h:g} h measured), seed {res.seed}; "
                   "± is the 95% interval half-width")
     kpi = Table(title="Throughput", title_justify="left")
-    for col in ("line", "per hour", "per working hour", "per year", "rated / h", "WIP", "lead time (s)"):
+    for col in ("line", "per hour", "per working hour", "per year", "rated", "WIP", "lead time (s)"):
         kpi.add_column(col, justify="right" if col != "line" else "left")
     for ln in res.lines:
+        rated = [f"{ln.rated_per_hour:,.6g}/h"] if ln.rated_per_hour is not None else []
+        rated += [f"{ln.rated_per_year:,.0f}/yr"] if ln.rated_per_year is not None else []
         kpi.add_row(escape(ln.name), _fmt(ln.throughput.per_hour, 2), _fmt(ln.throughput.per_working_hour, 2),
-                    _fmt(ln.throughput.per_year, 0), "" if ln.rated_per_hour is None else f"{ln.rated_per_hour:g}",
-                    _fmt(ln.wip, 2), _fmt(ln.lead_time_s, 1))
+                    _fmt(ln.throughput.per_year, 0), " ".join(rated), _fmt(ln.wip, 2), _fmt(ln.lead_time_s, 1))
     if len(res.lines) > 1:
         tp = res.throughput
         kpi.add_row(f"[bold]product[/bold] ({escape(', '.join(res.product_lines))})", _fmt(tp.per_hour, 2), _fmt(tp.per_working_hour, 2), _fmt(tp.per_year, 0),
