@@ -52,3 +52,27 @@ def test_the_report_shows_every_method_beside_the_verdict() -> None:
                             "arrows": {"L": "M3"}, "turning_point": {"L": "M3"}}
     assert d["active_period"]["M3"]["sole"] == pytest.approx(1.0)
     assert [s["station"] for s in d["sensitivity"]][0] == "M3"
+
+
+def test_twin_bottleneck_json(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.helpers import line_data
+    from twin.cli import main
+
+    path = tmp_path / "line.toml"
+    stations = "\n".join(f'[[lines.stations]]\nname = "M{i + 1}"\ncycle_s = {c}\nbuffer = 2\n'
+                         for i, c in enumerate([30.0, 45.0, 62.0, 50.0]))
+    path.write_text(f'[scenario]\nname = "b"\n[[lines]]\nname = "L"\n{stations}', encoding="utf-8")
+    assert line_data  # the same line as the other tests, written as a file
+    code = main(["bottleneck", str(path), "--hours", "10", "--warmup-hours", "1", "--reps", "2", "--workers", "1",
+                 "--json", "-", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0
+    data = json.loads(out)
+    b = data["bottleneck"]
+    assert b["verdict"] == "M3"
+    assert [s["station"] for s in b["sensitivity"]][0] == "M3"
+    assert {"per_hour_per_s", "ci95"} <= set(b["sensitivity"][0])
+    assert set(b["active_period"]["M3"]) >= {"sole", "shifting", "mean_active_s"}
+    assert data["throughput"]["per_hour"]["mean"] == pytest.approx(3600 / 62, rel=0.01)

@@ -192,6 +192,78 @@ def _print_results(console: Console, res: Results) -> None:
                       f"{escape(', '.join(dl['stuck']))}", soft_wrap=True)  # type: ignore[arg-type]
 
 
+# ----------------------------------------------------------------------------------------------- bottleneck
+@app.command()
+def bottleneck(
+    scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or a built-in name")],
+    hours: Annotated[float | None, typer.Option(help="simulated hours per replication [scenario, else 168]")] = None,
+    warmup_hours: Annotated[float | None, typer.Option(help="hours discarded [scenario, else 10% of --hours]")] = None,
+    reps: Annotated[int | None, typer.Option(help="paired replications [scenario, else 10]")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed [scenario's, else 0]")] = None,
+    step: Annotated[float, typer.Option(help="relative cycle-time step of the central difference")] = 0.02,
+    json_out: Annotated[str | None, typer.Option("--json", help="write results and verdicts as JSON to PATH or -")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing --json file")] = False,
+    no_failures: Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off")] = False,
+    workers: Annotated[int | None, typer.Option(help="processes running replications in parallel [all cores]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")] = False,
+) -> None:
+    """Rank the stations by what a second of cycle time is worth (paired runs, common random numbers), beside
+    the active-period, shifting-bottleneck, arrow and turning-point verdicts."""
+    from twin.analytics.bottleneck import analyse
+
+    sc = load(scenario)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures)
+    target = _check_output(json_out, force)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, the_plan.reps)
+    console = _err()
+    if quiet:
+        report = analyse(sc, the_plan, rel_step=step, workers=workers)
+    else:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("trace run", total=the_plan.reps)
+
+            def show(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=total)
+
+            report = analyse(sc, the_plan, rel_step=step, workers=workers, progress=show)
+        _print_bottleneck(console, report)
+    if target is not None:
+        _write_json(target, {**report.results.to_dict(), "bottleneck": report.to_dict()})
+
+
+def _print_bottleneck(console: Console, report: Any) -> None:
+    res = report.results
+    console.print(f"\n[bold]{escape(res.scenario.name)}[/bold] — bottlenecks from {len(res.replications)} paired "
+                  f"replication(s) of {res.horizon_s / 3600:g} h ({res.warmup_s / 3600:g} h warm-up); ± is the 95% "
+                  "half-width")
+    table = Table(title="Stations ranked by sensitivity: units gained per second of cycle time removed",
+                  title_justify="left")
+    for col in ("#", "line", "station", "cycle_s", "per hour / s", "per year / s", "sole %", "shifting %",
+                "mean active s", "working %", "blocked %", "starved %", "down %"):
+        table.add_column(col, justify="left" if col in ("line", "station") else "right")
+    active = {(v.line, v.station): v for v in report.active}
+    kpis = {(k.line, k.name): k for k in res.stations}
+    for rank, s in enumerate(report.sensitivity, start=1):
+        v, k = active[(s.line, s.station)], kpis[(s.line, s.station)]
+        table.add_row(str(rank), escape(s.line), escape(s.station), f"{s.cycle_s:g}", _fmt(s.per_hour_per_s, 3),
+                      _fmt(s.per_year_per_s, 0), f"{100 * v.sole.mean:.1f}", f"{100 * v.shifting.mean:.1f}",
+                      f"{v.mean_active_s.mean:,.0f}",
+                      *(f"{100 * k.shares[x].mean:.1f}" for x in ("working", "blocked", "starved", "down")))
+    console.print(table)
+    verdict = report.verdict.station
+    methods = report.to_dict()["methods"]
+    lines = [f"sensitivity (the verdict): [bold]{escape(verdict)}[/bold]"]
+    for name, label in (("average_active_period", "average active period"), ("shifting_bottleneck", "shifting bottleneck")):
+        agree = "agrees" if methods[name] == verdict else "differs"
+        lines.append(f"{label}: {escape(str(methods[name]))} ({agree})")
+    for name, label in (("arrows", "arrow method"), ("turning_point", "turning point")):
+        for line, station in methods[name].items():
+            agree = "agrees" if station == verdict else "differs"
+            lines.append(f"{label} on line {escape(line)}: {escape(str(station))} ({agree})")
+    console.print("\n".join(lines))
+
+
 # ----------------------------------------------------------------------------------------------- check, schema
 @app.command()
 def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or a built-in name")]) -> None:
