@@ -57,14 +57,12 @@ def test_the_report_shows_every_method_beside_the_verdict() -> None:
 def test_twin_bottleneck_json(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from tests.helpers import line_data
     from twin.cli import main
 
     path = tmp_path / "line.toml"
     stations = "\n".join(f'[[lines.stations]]\nname = "M{i + 1}"\ncycle_s = {c}\nbuffer = 2\n'
                          for i, c in enumerate([30.0, 45.0, 62.0, 50.0]))
     path.write_text(f'[scenario]\nname = "b"\n[[lines]]\nname = "L"\n{stations}', encoding="utf-8")
-    assert line_data  # the same line as the other tests, written as a file
     code = main(["bottleneck", str(path), "--hours", "10", "--warmup-hours", "1", "--reps", "2", "--workers", "1",
                  "--json", "-", "-q"])
     out = capsys.readouterr().out
