@@ -596,7 +596,8 @@ def solve_line(
     down = e_d / m
     blocked = e_k / m
     starved = 1.0 - working - down - blocked
-    # Clip round-off so the shares are valid fractions that still sum to 1.
+    # Clip round-off (~1e-16) so starved is a valid fraction; the shares
+    # still sum to 1 to that precision.
     starved = np.clip(starved, 0.0, None)
 
     throughput = float(e_u[-1] * line.rates[-1])
@@ -641,6 +642,7 @@ def throughput_derivative(
     lo = list(up)
     up[j] += h
     lo[j] -= h
-    th_up = solve_line(up, buffers, servers, fail_rates, repair_rates, max_states=max_states).throughput
-    th_lo = solve_line(lo, buffers, servers, fail_rates, repair_rates, max_states=max_states).throughput
+    extra = (servers, fail_rates, repair_rates)
+    th_up = solve_line(up, buffers, *extra, max_states=max_states).throughput
+    th_lo = solve_line(lo, buffers, *extra, max_states=max_states).throughput
     return (th_up - th_lo) / (2.0 * h)
