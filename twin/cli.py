@@ -158,8 +158,10 @@ def _print_results(console: Console, res: Results) -> None:
     if len(res.lines) > 1:
         tp = res.throughput
         kpi.add_row(f"[bold]product[/bold] ({escape(', '.join(res.product_lines))})", _fmt(tp.per_hour, 2), _fmt(tp.per_working_hour, 2), _fmt(tp.per_year, 0),
-                    "", _fmt(res.wip, 2), _fmt(res.lead_time_s, 1))
+                    "", _fmt(res.product_wip, 2), _fmt(res.lead_time_s, 1))
     console.print(kpi)
+    if len(res.lines) > 1:
+        console.print(f"WIP in all lines: {_fmt(res.wip, 1)}")
     shares = Table(title="Stations: % of calendar time; utilization = working / on-shift time", title_justify="left")
     for col in ("line", "station", "servers", "utilization", "working", "blocked", "starved", "down", "off-shift"):
         shares.add_column(col, justify="left" if col in ("line", "station") else "right")
@@ -283,6 +285,7 @@ def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, o
     for line in sc.lines:
         slowest = min(line.stations, key=lambda s: _capacity(sc, line.name, s.name))
         rated = f", rated {line.rated_per_hour:g}/h" if line.rated_per_hour else ""
+        rated += f", rated {line.rated_per_year:,.0f}/yr" if line.rated_per_year else ""
         console.print(f"line {escape(line.name)}: at most {_capacity(sc, line.name, slowest.name):.1f}/working hour, "
                       f"limited by {escape(repr(slowest.name))} in isolation{rated}")
 
@@ -315,6 +318,7 @@ def lines() -> None:
             sc = load(name)
             text = sc.spec.scenario.description or sc.name
             rated = [f"{ln.name} {ln.rated_per_hour:g}/h" for ln in sc.lines if ln.rated_per_hour]
+            rated += [f"{ln.name} {ln.rated_per_year:,.0f}/yr" for ln in sc.lines if ln.rated_per_year]
             sys.stdout.write(f"{name:<14} {text}" + (f" (rated: {', '.join(rated)})" if rated else "") + "\n")
         except TwinError as exc:
             console.print(f"[red]{escape(name)}: invalid[/red] {escape(str(exc))}", soft_wrap=True)

@@ -151,13 +151,22 @@ class Results:
     @cached_property
     def throughput(self) -> Throughput:
         windows = np.array([r.window_s for r in self.replications])
-        calendar = Calendar.from_spec(self.scenario.spec.calendar)
+        spec = self.scenario.spec
+        # "per working hour" of the product: on the calendar of the (first) product line
+        calendar = Calendar.from_spec(spec.line(self.product_lines[0]).calendar or spec.calendar)
         working = np.array([calendar.working_seconds(r.warmup_s, r.end_s) for r in self.replications])
-        return Throughput(Estimate.of(self._product / windows * 3600.0), Estimate.of(self._product / working * 3600.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_working = np.where(working > 0, self._product / np.maximum(working, 1e-300) * 3600.0, np.nan)
+        return Throughput(Estimate.of(self._product / windows * 3600.0), Estimate.of(per_working))
 
     @cached_property
     def wip(self) -> Estimate:
+        """Time-average parts in all lines (stocks and vehicles between lines are not in any line)."""
         return Estimate.of([r.line_wip.sum() for r in self.replications])
+
+    @cached_property
+    def product_wip(self) -> Estimate:
+        return Estimate.of([r.line_wip[self._product_index].sum() for r in self.replications])
 
     @cached_property
     def lead_time_s(self) -> Estimate:
