@@ -49,28 +49,39 @@ class _Exit(Exception):
         self.message = message
 
 
+# Options shared by the commands that simulate (typer reads these annotations).
+ScenarioArg = Annotated[str, typer.Argument(help="a scenario .toml file, or the name of a built-in line (twin lines)")]
+HoursOpt = Annotated[float | None, typer.Option(help="simulated hours per replication (default: the scenario's, else 168)")]
+WarmupOpt = Annotated[float | None, typer.Option(help="hours discarded at the start (default: the scenario's, else 10% of --hours)")]
+RepsOpt = Annotated[int | None, typer.Option(help="independent replications (default: the scenario's, else 10)")]
+SeedOpt = Annotated[int | None, typer.Option(help="random seed (default: the scenario's, else 0)")]
+JsonOpt = Annotated[str | None, typer.Option("--json", help="write the results as JSON to PATH, or - for stdout")]
+ForceOpt = Annotated[bool, typer.Option(help="overwrite an existing --json file")]
+NoFailuresOpt = Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")]
+WorkersOpt = Annotated[int | None, typer.Option(help="processes running replications in parallel (default: one per core, at most one per replication)")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")]
+
+
 # ----------------------------------------------------------------------------------------------- run
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or the name of a built-in line (twin lines)")],
-    hours: Annotated[float | None, typer.Option(help="simulated hours per replication [scenario, else 168]")] = None,
-    warmup_hours: Annotated[float | None, typer.Option(help="hours discarded at the start [scenario, else 10% of --hours]")] = None,
-    reps: Annotated[int | None, typer.Option(help="independent replications [scenario, else 10]")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed [scenario's, else 0]")] = None,
-    json_out: Annotated[str | None, typer.Option("--json", help="write the results as JSON to PATH, or - for stdout")] = None,
-    force: Annotated[bool, typer.Option(help="overwrite an existing --json file")] = False,
-    no_failures: Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")] = False,
+    scenario: ScenarioArg,
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    reps: RepsOpt = None,
+    seed: SeedOpt = None,
+    json_out: JsonOpt = None,
+    force: ForceOpt = False,
+    no_failures: NoFailuresOpt = False,
     parts: Annotated[int | None, typer.Option(help="end each replication once this many parts have left")] = None,
-    workers: Annotated[int | None, typer.Option(help="processes running replications in parallel [all cores]")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")] = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Simulate a scenario and print its KPIs with 95% confidence intervals."""
     sc = load(scenario)
     the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures, parts=parts)
     target = _check_output(json_out, force)
-    workers = workers if workers is not None else min(os.cpu_count() or 1, the_plan.reps)
-    if workers < 1:
-        raise _Exit(2, f"--workers {workers}: must be >= 1")
+    workers = _workers(workers, the_plan.reps)
     console = _err()
     started_wall = time.perf_counter()
     if quiet:
@@ -88,6 +99,14 @@ def run(
                       f"engine {res.engine}, {the_plan.reps} replications on {workers} process(es))[/dim]")
     if target is not None:
         _write_json(target, res.to_dict())
+
+
+def _workers(asked: int | None, reps: int) -> int:
+    if asked is None:
+        return min(os.cpu_count() or 1, reps)
+    if asked < 1:
+        raise _Exit(2, f"--workers {asked}: must be >= 1")
+    return asked
 
 
 def _check_output(json_out: str | None, force: bool) -> Path | str | None:
@@ -197,17 +216,17 @@ def _print_results(console: Console, res: Results) -> None:
 # ----------------------------------------------------------------------------------------------- bottleneck
 @app.command()
 def bottleneck(
-    scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or a built-in name")],
-    hours: Annotated[float | None, typer.Option(help="simulated hours per replication [scenario, else 168]")] = None,
-    warmup_hours: Annotated[float | None, typer.Option(help="hours discarded [scenario, else 10% of --hours]")] = None,
-    reps: Annotated[int | None, typer.Option(help="paired replications [scenario, else 10]")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed [scenario's, else 0]")] = None,
+    scenario: ScenarioArg,
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    reps: RepsOpt = None,
+    seed: SeedOpt = None,
     step: Annotated[float, typer.Option(help="relative cycle-time step of the central difference")] = 0.02,
-    json_out: Annotated[str | None, typer.Option("--json", help="write results and verdicts as JSON to PATH or -")] = None,
-    force: Annotated[bool, typer.Option(help="overwrite an existing --json file")] = False,
-    no_failures: Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off")] = False,
-    workers: Annotated[int | None, typer.Option(help="processes running replications in parallel [all cores]")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")] = False,
+    json_out: JsonOpt = None,
+    force: ForceOpt = False,
+    no_failures: NoFailuresOpt = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rank the stations by what a second of cycle time is worth (paired runs, common random numbers), beside
     the active-period, shifting-bottleneck, arrow and turning-point verdicts."""
@@ -216,7 +235,7 @@ def bottleneck(
     sc = load(scenario)
     the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures)
     target = _check_output(json_out, force)
-    workers = workers if workers is not None else min(os.cpu_count() or 1, the_plan.reps)
+    workers = _workers(workers, the_plan.reps)
     console = _err()
     if quiet:
         report = analyse(sc, the_plan, rel_step=step, workers=workers)
