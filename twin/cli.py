@@ -7,6 +7,7 @@ listed and no traceback; Ctrl-C exits 130 without a traceback.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from twin.calendar import HOURS_PER_YEAR
 from twin.errors import TwinError
 from twin.experiment import plan as make_plan
 from twin.experiment import run_plan
@@ -283,6 +285,78 @@ def _print_bottleneck(console: Console, report: Any) -> None:
             agree = "agrees" if station == verdict else "differs"
             lines.append(f"{label} on line {escape(line)}: {escape(str(station))} ({agree})")
     console.print("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------------------------- tune
+_PER = {"hour": 1.0, "h": 1.0, "day": 24.0, "d": 24.0, "week": 168.0, "year": HOURS_PER_YEAR, "yr": HOURS_PER_YEAR,
+        "y": HOURS_PER_YEAR}
+
+
+def parse_target(text: str) -> float:
+    """'400000/year', '240/hour', '5000/day' -> units per calendar hour."""
+    value, _, unit = text.replace(",", "").replace("_", "").partition("/")
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    hours = _PER.get(unit.strip().lower() or "hour")
+    if not (number > 0) or hours is None:
+        raise _Exit(2, f"--target {text!r}: give a number and a period, e.g. 400000/year, 240/hour or 5000/day")
+    return number / hours
+
+
+@app.command()
+def tune(
+    scenario: ScenarioArg,
+    target: Annotated[str, typer.Option(help="throughput to reach: e.g. 400000/year, 240/hour, 5000/day")],
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    reps: RepsOpt = None,
+    seed: SeedOpt = None,
+    resolution: Annotated[float, typer.Option(help="cycle-time resolution of the answer, s")] = 0.01,
+    json_out: JsonOpt = None,
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Find the cycle-time cuts that reach a throughput target at least total cost (a greedy on the paired
+    sensitivities; min_cycle_s of each station is respected), and the bottleneck that comes next."""
+    from twin.analytics.tuning import tune_cycle_times
+
+    per_hour = parse_target(target)
+    sc = load(scenario)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed)
+    out = _check_output(json_out, force)
+    workers = _workers(workers, the_plan.reps)
+    console = _err()
+
+    def show(iteration: int, th: float) -> None:
+        if not quiet:
+            console.print(f"[dim]step {iteration}: {th:,.2f} an hour (target {per_hour:,.2f})[/dim]")
+
+    result = tune_cycle_times(sc, the_plan, per_hour, resolution_s=resolution, workers=workers, progress=show)
+    if not quiet:
+        table = Table(title=f"Cycle-time changes to reach {per_hour:,.2f} an hour ({escape(target)})",
+                      title_justify="left")
+        for col in ("line", "station", "cycle_s now", "cycle_s new", "removed s"):
+            table.add_column(col, justify="left" if col in ("line", "station") else "right")
+        for c in result.changes:
+            table.add_row(escape(c.line), escape(c.station), f"{c.old_cycle_s:g}", f"{c.new_cycle_s:g}",
+                          f"{c.removed_s:.3f}")
+        console.print(table)
+        state = "[green]reached[/green]" if result.reached else "[red]not reached[/red] (no station can help more)"
+        console.print(f"{state}: predicted {_fmt(result.throughput_per_hour, 2)} an hour "
+                      f"({_fmt(result.throughput_per_hour.scaled(HOURS_PER_YEAR), 0)} a year); "
+                      f"{sum(c.removed_s for c in result.changes):.3f} s removed in total")
+        if result.next_bottleneck is not None:
+            nb = result.next_bottleneck
+            console.print(f"next bottleneck: {escape(nb.line)}/{escape(nb.station)} "
+                          f"({_fmt(nb.per_hour_per_s, 3)} an hour per second)")
+    if out is not None:
+        _write_json(out, {"scenario": sc.name, "seed": the_plan.seed, "replications": the_plan.reps,
+                          "tune": result.to_dict()})
+    if not result.reached:
+        raise _Exit(1, "the target was not reached")
 
 
 # ----------------------------------------------------------------------------------------------- check, schema

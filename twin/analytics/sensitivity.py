@@ -64,8 +64,9 @@ def sensitivities(
             values = scenario.samples[(line, station)]
             base = float(sum(values) / len(values))
         h = rel_step * base
-        faster = _throughput(scenario.with_station(line, station, cycle_s=base - h), plan, workers)
-        slower = _throughput(scenario.with_station(line, station, cycle_s=base + h), plan, workers)
+        # min_cycle_s bounds what tuning may propose, not the probe around the current value
+        faster = _throughput(scenario.with_station(line, station, cycle_s=base - h, min_cycle_s=None), plan, workers)
+        slower = _throughput(scenario.with_station(line, station, cycle_s=base + h, min_cycle_s=None), plan, workers)
         out.append(Sensitivity(line, station, float(base), Estimate.of((faster - slower) / (2 * h))))
         if progress is not None:
             progress(n + 1, len(stations))
