@@ -45,3 +45,21 @@ def test_targets_per_year_day_and_hour() -> None:
     assert parse_target("240/hour") == 240.0
     assert parse_target("5,000/day") == pytest.approx(5000 / 24)
     assert main(["tune", "x.toml", "--target", "lots/year"]) == 2
+
+
+def test_buffer_places_go_where_the_exact_chain_says(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.ctmc import solve_line
+
+    # Three equal exponential machines: two places are best split [1, 1] (the exact chain: 40.23 an hour against
+    # 38.24 for [2, 0] or [0, 2]).
+    assert solve_line([1, 1, 1], [1, 1]).throughput > solve_line([1, 1, 1], [2, 0]).throughput
+    stations = "\n".join(f'[[lines.stations]]\nname = "M{i}"\ncycle_s = 60.0\ndist = "exp"\n' for i in range(3))
+    path = tmp_path / "b.toml"
+    path.write_text(f'[scenario]\nname = "b"\n[[lines]]\nname = "L"\n{stations}', encoding="utf-8")
+    code = main(["tune", str(path), "--buffers", "2", "--hours", "500", "--warmup-hours", "10", "--reps", "5",
+                 "--workers", "1", "--json", "-", "-q"])
+    assert code == 0
+    placed = json.loads(capsys.readouterr().out)["buffers"]
+    assert [b["new"] for b in placed["buffers"]] == [1, 1]
+    lo, hi = placed["throughput_per_hour"]["ci95"]
+    assert lo <= solve_line([1, 1, 1], [1, 1]).throughput * 60 <= hi

@@ -308,7 +308,8 @@ def parse_target(text: str) -> float:
 @app.command()
 def tune(
     scenario: ScenarioArg,
-    target: Annotated[str, typer.Option(help="throughput to reach: e.g. 400000/year, 240/hour, 5000/day")],
+    target: Annotated[str | None, typer.Option(help="throughput to reach: e.g. 400000/year, 240/hour, 5000/day")] = None,
+    buffers: Annotated[int | None, typer.Option(help="instead: distribute this many buffer places for most throughput")] = None,
     hours: HoursOpt = None,
     warmup_hours: WarmupOpt = None,
     reps: RepsOpt = None,
@@ -320,9 +321,33 @@ def tune(
     quiet: QuietOpt = False,
 ) -> None:
     """Find the cycle-time cuts that reach a throughput target at least total cost (a greedy on the paired
-    sensitivities; min_cycle_s of each station is respected), and the bottleneck that comes next."""
-    from twin.analytics.tuning import tune_cycle_times
+    sensitivities; min_cycle_s of each station is respected), and the bottleneck that comes next; or, with
+    --buffers N, where N more buffer places raise throughput most."""
+    from twin.analytics.tuning import allocate_buffers, tune_cycle_times
 
+    if (target is None) == (buffers is None):
+        raise _Exit(2, "give either --target (e.g. 400000/year) or --buffers N")
+    if buffers is not None:
+        if buffers < 1:
+            raise _Exit(2, f"--buffers {buffers}: must be >= 1")
+        sc = load(scenario)
+        the_plan = make_plan(sc, hours, warmup_hours, reps, seed)
+        out = _check_output(json_out, force)
+        placed = allocate_buffers(sc, the_plan, buffers, workers=_workers(workers, the_plan.reps))
+        if not quiet:
+            console = _err()
+            table = Table(title=f"{buffers} more buffer places", title_justify="left")
+            for col in ("line", "after station", "places now", "places new"):
+                table.add_column(col, justify="left" if col in ("line", "after station") else "right")
+            for (line, station), (old, new) in placed.allocation.items():
+                table.add_row(escape(line), escape(station), str(old), f"[bold]{new}[/bold]" if new != old else str(new))
+            console.print(table)
+            console.print(f"predicted {_fmt(placed.throughput_per_hour, 2)} an hour")
+        if out is not None:
+            _write_json(out, {"scenario": sc.name, "seed": the_plan.seed, "replications": the_plan.reps,
+                              "buffers": placed.to_dict()})
+        return
+    assert target is not None
     per_hour = parse_target(target)
     sc = load(scenario)
     the_plan = make_plan(sc, hours, warmup_hours, reps, seed)
