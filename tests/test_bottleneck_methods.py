@@ -76,3 +76,20 @@ def test_arrows_and_turning_point_by_hand() -> None:
     two = arrow_method(np.array([0.2, 0.0, 0.5, 0.0]), np.array([0.0, 0.1, 0.0, 0.3]))
     assert two.bottlenecks == [3, 1]
     assert list(two.severity) == pytest.approx([0.0, 0.1, 0.0, 0.2])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_periods_recorded_as_the_run_goes_equal_those_from_the_full_trace(seed: int) -> None:
+    from tests.helpers import line_data
+    import twin
+    from twin.analytics.active_period import periods_from_recorded
+
+    data = line_data([10, 12, 25, 9], [1, 0, 2], dist="exp", servers=[1, 1, 2, 1],
+                     mtbf_s=[600.0, None, 900.0, None], mttr_s=[60.0, None, 90.0, None])
+    res = one_run(twin.from_dict(data), 20_000, warmup_s=1_000, seed=seed, trace=True, active_periods=True)
+    window = (1_000.0, 20_000.0)
+    from_trace = periods_from_trace(res.trace, res.station_servers, window=window)  # type: ignore[arg-type]
+    recorded = periods_from_recorded(res.active_periods, window=window)  # type: ignore[arg-type]
+    for s in range(4):
+        assert np.allclose(from_trace.start[s], recorded.start[s], rtol=0, atol=1e-9)
+        assert np.allclose(from_trace.end[s], recorded.end[s], rtol=0, atol=1e-9)

@@ -38,6 +38,7 @@ class Plan:
     trace: bool = False
     failures: bool = True
     stop_after_parts: int | None = None
+    active_periods: bool = False
 
     def config(self, replication: int) -> RunConfig:
         return RunConfig(
@@ -48,6 +49,7 @@ class Plan:
             trace=self.trace,
             failures=self.failures,
             stop_after_parts=self.stop_after_parts,
+            active_periods=self.active_periods,
         )
 
 

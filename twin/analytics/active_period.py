@@ -24,6 +24,7 @@ import numpy as np
 from twin.engine.model import DOWN, WORKING, Trace
 
 ACTIVE_STATES = (WORKING, DOWN)
+JOIN_TOLERANCE = 1e-9  # relative: periods closer than this are one
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,21 @@ def periods_from_trace(trace: Trace, servers: tuple[int, ...] | np.ndarray,
                                  trace.end_s, window)
 
 
+def periods_from_recorded(recorded: tuple[tuple[np.ndarray, np.ndarray], ...],
+                          window: tuple[float, float] | None = None) -> ActivePeriods:
+    """Active periods recorded by the engine as the run went (`RunConfig(active_periods=True)`), clipped."""
+    starts, ends = [], []
+    for a, b in recorded:
+        if window is not None:
+            lo, hi = window
+            a, b = np.maximum(a, lo), np.minimum(b, hi)
+            keep = b > a
+            a, b = a[keep], b[keep]
+        starts.append(a)
+        ends.append(b)
+    return ActivePeriods(tuple(starts), tuple(ends))
+
+
 def _all_servers_active(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Maximal intervals during which at least m of the given intervals overlap (m = the station's servers)."""
     if len(a) == 0:
@@ -106,7 +122,11 @@ def _all_servers_active(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarra
     times, on = times[last_at_time], on[last_at_time]
     rises = np.flatnonzero(on & ~np.r_[False, on[:-1]])
     falls = np.flatnonzero(~on & np.r_[False, on[:-1]])
-    return times[rises], times[falls]
+    starts, ends = times[rises], times[falls]
+    # A part that starts the instant the previous one ends can differ from that end by a rounding error of the
+    # clock (now + delay); such a gap is no idle time.
+    joined = np.flatnonzero(starts[1:] - ends[:-1] <= JOIN_TOLERANCE * np.maximum(1.0, np.abs(ends[:-1])))
+    return np.delete(starts, joined + 1), np.delete(ends, joined)
 
 
 def average_active_period(periods: ActivePeriods) -> tuple[int, np.ndarray]:

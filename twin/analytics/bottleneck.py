@@ -1,7 +1,8 @@
 """Which station holds the line back: every method side by side, the sensitivity being the verdict.
 
-`analyse` runs the scenario once with the state trace on (active periods, shifting bottleneck, state shares and the
-arrow and turning-point verdicts of each serial line), then the paired sensitivity runs; each figure has its 95%
+`analyse` runs the scenario once recording each station's active periods as it goes (memory O(stations + active
+periods), no event trace), for the active-period and shifting-bottleneck methods, with the state shares for the
+arrow and turning-point verdicts of each serial line; then the paired sensitivity runs. Each figure has its 95%
 interval over the replications.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from twin.analytics.active_period import average_active_period, periods_from_trace, shifting_bottleneck
+from twin.analytics.active_period import average_active_period, periods_from_recorded, shifting_bottleneck
 from twin.analytics.arrows import arrow_method, turning_point
 from twin.analytics.sensitivity import Sensitivity, sensitivities
 from twin.calendar import Calendar
@@ -74,7 +75,7 @@ class BottleneckReport:
 def analyse(scenario: Scenario, plan: Plan, *, rel_step: float = 0.02, workers: int = 1,
             stations: list[tuple[str, str]] | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> BottleneckReport:
-    traced = replace(plan, trace=True)
+    traced = replace(plan, active_periods=True)
     results = run_plan(scenario, traced, workers=workers,
                        progress=None if progress is None else lambda d, t: progress("trace run", d, t))
     first = results.replications[0]
@@ -82,9 +83,9 @@ def analyse(scenario: Scenario, plan: Plan, *, rel_step: float = 0.02, workers: 
     calendar = Calendar.from_spec(scenario.spec.calendar)
     sole, shifting, mean_active = (np.zeros((len(results.replications), k)) for _ in range(3))
     for r, rep in enumerate(results.replications):
-        assert rep.trace is not None
+        assert rep.active_periods is not None
         window = (calendar.to_working(rep.warmup_s), calendar.to_working(rep.end_s))
-        periods = periods_from_trace(rep.trace, rep.station_servers, window=window)
+        periods = periods_from_recorded(rep.active_periods, window=window)
         _, mean_active[r] = average_active_period(periods)
         sb = shifting_bottleneck(periods, window)
         sole[r], shifting[r] = sb.sole, sb.shifting

@@ -264,7 +264,8 @@ class _DownSchedule:
 class _Station:
     __slots__ = ("spec", "index", "line", "servers", "cycle", "ttf", "ttr", "basis", "scrap", "inlink", "outlink",
                  "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units",
-                 "feeds", "feed_names", "kit_qty", "scales", "starved_by")
+                 "feeds", "feed_names", "kit_qty", "scales", "starved_by", "n_active", "period_start",
+                 "period_end")
 
     def __init__(self, spec: StationSpec, index: int, line: _LineState) -> None:
         self.spec = spec
@@ -289,6 +290,9 @@ class _Station:
         self.kit_qty: list[list[int]] = []  # per variant, the quantity taken from each feed
         self.scales: list[float] | None = None  # per variant, cycle time relative to cycle_s
         self.starved_by: list[float] = []  # working-clock time short of: [own upstream, feed 1, feed 2, ...]
+        self.n_active = 0  # servers processing (working or under repair mid-part)
+        self.period_start = array("d")  # the station's active periods (all servers active), if recorded
+        self.period_end = array("d")
 
 
 class _Transport:
@@ -367,6 +371,24 @@ class _Tracer:
             self.state.append(state)
             self.start.append(start)
             self.end.append(end)
+
+
+def _activate(st: _Station, t: float) -> None:
+    """One more server of the station processing; all of them: an active period starts (or goes on, if the last
+    one ended at this very instant — a server that finishes and starts the next part is never idle)."""
+    st.n_active += 1
+    if st.n_active == st.servers:
+        # equal up to the rounding of now + delay (see twin.analytics.active_period.JOIN_TOLERANCE)
+        if st.period_end and t - st.period_end[-1] <= 1e-9 * max(1.0, abs(t)):
+            st.period_end.pop()
+        else:
+            st.period_start.append(t)
+
+
+def _deactivate(st: _Station, t: float) -> None:
+    if st.n_active == st.servers:
+        st.period_end.append(t)
+    st.n_active -= 1
 
 
 class DesSimulation:
@@ -530,6 +552,7 @@ class DesSimulation:
         tracer = self.tracer
         unit = server.unit
         kit = bool(st.feeds)
+        record = self.config.active_periods
         scales = st.scales
         exits_line = outlink is not None and outlink.free_on_take  # the last station of a feeder line
         while True:
@@ -577,10 +600,14 @@ class DesSimulation:
             server.work = work
             server.end = end
             server.plan = plan
+            if record:
+                _activate(st, start)
             if to_cal is None:
                 yield timeout(end - now)
             else:
                 yield timeout(max(to_cal(end) - now, 0.0))
+            if record:
+                _deactivate(st, end)
             st.operations += 1
             if start >= w0 and plan is None and schedule is None:
                 st.working += work
@@ -899,7 +926,17 @@ class DesSimulation:
                                       ).reshape(len(self.transports), 4),
             transport_delivered=np.array([tr.delivered for tr in self.transports], dtype=float),
             deadlock=stuck,
+            active_periods=self._periods() if cfg.active_periods else None,
         )
+
+    def _periods(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        out = []
+        for st in self.stations:
+            start, end = np.array(st.period_start, dtype=float), np.array(st.period_end, dtype=float)
+            if len(end) < len(start):  # still active at the end of the run
+                end = np.append(end, st.w_end)
+            out.append((start, end))
+        return tuple(out)
 
 
 def simulate(scenario: Scenario, config: RunConfig) -> ReplicationResult:

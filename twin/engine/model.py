@@ -25,6 +25,7 @@ class RunConfig:
     trace: bool = False
     failures: bool = True  # False: no failures and no scrap (the nameplate run)
     stop_after_parts: int | None = None  # end early once this many parts have left the lines
+    active_periods: bool = False  # record each station's active periods as the run goes (O(periods) memory)
 
     def __post_init__(self) -> None:
         if not (self.horizon_s > 0):
@@ -84,6 +85,8 @@ class ReplicationResult:
     transport_shares: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # loaded, unloading, returning, idle
     transport_delivered: np.ndarray = field(default_factory=lambda: np.zeros(0))  # parts delivered in the window
     deadlock: tuple[str, ...] | None = None  # the stuck stations, if the run stalled for good
+    # per station (start, end) arrays of its active periods on its working clock, when asked for
+    active_periods: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
 
     @property
     def window_s(self) -> float:

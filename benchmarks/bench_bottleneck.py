@@ -1,0 +1,65 @@
+"""Cost of active-period detection (issue: <= 15% on a run's time, memory O(stations + active periods)).
+
+Runs the 20-station exponential line of bench_engine.py (cycle 10 s, buffers 2) to a number of parts three ways,
+alternating rounds and taking medians of CPU time: plain (state shares only), with active periods recorded as
+the run goes, and the analysis of those periods (average active period + shifting bottleneck). Prints a Markdown
+table. Run: python benchmarks/bench_bottleneck.py [--parts 10000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import twin
+from twin.analytics.active_period import average_active_period, periods_from_recorded, shifting_bottleneck
+from twin.engine.des import simulate
+
+
+def line(stations: int) -> twin.Scenario:
+    return twin.from_dict({"scenario": {"name": "bench"}, "lines": [{"name": "L", "stations": [
+        {"name": f"S{i:02d}", "cycle_s": 10.0, "dist": "exp", "buffer": 2} for i in range(stations)]}]})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stations", type=int, default=20)
+    ap.add_argument("--parts", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    sc = line(args.stations)
+    plain_t, rec_t, analysis_t = [], [], []
+    periods = ops = 0
+    for _ in range(args.repeat):
+        for record in (False, True):
+            cfg = twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record)
+            t0 = time.process_time()
+            res = simulate(sc, cfg)
+            dt = time.process_time() - t0
+            ops = res.station_operations
+            if not record:
+                plain_t.append(dt)
+                continue
+            rec_t.append(dt)
+            t0 = time.process_time()
+            assert res.active_periods is not None
+            p = periods_from_recorded(res.active_periods, window=(0.0, res.end_s))
+            average_active_period(p)
+            shifting_bottleneck(p, (0.0, res.end_s))
+            analysis_t.append(time.process_time() - t0)
+            periods = sum(len(a) for a, _ in res.active_periods)
+    plain, rec, ana = (statistics.median(x) for x in (plain_t, rec_t, analysis_t))
+    print(f"## Active-period detection: {args.stations}-station exponential line, {args.parts:,} parts "
+          f"({ops:,} station-operations), median of {args.repeat} rounds\n")
+    print("| run | CPU s | vs plain |")
+    print("|:--|--:|--:|")
+    print(f"| plain (state shares) | {plain:.2f} | 1.000 |")
+    print(f"| + active periods recorded | {rec:.2f} | {rec / plain:.3f} |")
+    print(f"| + analysis (average active period, shifting bottleneck) | {rec + ana:.2f} | {(rec + ana) / plain:.3f} |")
+    print(f"\nactive periods kept: {periods:,} ({periods / ops:.3f} per station-operation; "
+          f"the full trace keeps ~2 segments per station-operation)")
+
+
+if __name__ == "__main__":
+    main()
