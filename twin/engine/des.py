@@ -373,24 +373,6 @@ class _Tracer:
             self.end.append(end)
 
 
-def _activate(st: _Station, t: float) -> None:
-    """One more server of the station processing; all of them: an active period starts (or goes on, if the last
-    one ended at this very instant — a server that finishes and starts the next part is never idle)."""
-    st.n_active += 1
-    if st.n_active == st.servers:
-        # equal up to the rounding of now + delay (see twin.analytics.active_period.JOIN_TOLERANCE)
-        if st.period_end and t - st.period_end[-1] <= 1e-9 * max(1.0, abs(t)):
-            st.period_end.pop()
-        else:
-            st.period_start.append(t)
-
-
-def _deactivate(st: _Station, t: float) -> None:
-    if st.n_active == st.servers:
-        st.period_end.append(t)
-    st.n_active -= 1
-
-
 class DesSimulation:
     """One replication of a scenario on SimPy. Build, `run()`, read the result; not meant to be subclassed."""
 
@@ -553,6 +535,7 @@ class DesSimulation:
         unit = server.unit
         kit = bool(st.feeds)
         record = self.config.active_periods
+        servers = st.servers
         scales = st.scales
         exits_line = outlink is not None and outlink.free_on_take  # the last station of a feeder line
         while True:
@@ -600,14 +583,22 @@ class DesSimulation:
             server.work = work
             server.end = end
             server.plan = plan
-            if record:
-                _activate(st, start)
+            if record:  # inline: this runs twice per part
+                st.n_active += 1
+                if st.n_active == servers:
+                    ends = st.period_end
+                    if ends and start - ends[-1] <= 1e-9 * (start if start > 1.0 else 1.0):
+                        ends.pop()  # the period goes on: no idle instant between two parts
+                    else:
+                        st.period_start.append(start)
             if to_cal is None:
                 yield timeout(end - now)
             else:
                 yield timeout(max(to_cal(end) - now, 0.0))
             if record:
-                _deactivate(st, end)
+                if st.n_active == servers:
+                    st.period_end.append(end)
+                st.n_active -= 1
             st.operations += 1
             if start >= w0 and plan is None and schedule is None:
                 st.working += work
