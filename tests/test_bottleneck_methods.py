@@ -93,3 +93,26 @@ def test_periods_recorded_as_the_run_goes_equal_those_from_the_full_trace(seed: 
     for s in range(4):
         assert np.allclose(from_trace.start[s], recorded.start[s], rtol=0, atol=1e-9)
         assert np.allclose(from_trace.end[s], recorded.end[s], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_momentary_bottleneck_agrees_with_a_brute_force_look_at_every_instant(seed: int) -> None:
+    from twin.analytics.active_period import ActivePeriods
+
+    rng = np.random.default_rng(seed)
+    starts, ends = [], []
+    for _ in range(4):  # random disjoint periods on a grid of whole seconds, so that ties happen too
+        cuts = np.sort(rng.choice(np.arange(1, 200), size=40, replace=False)).astype(float)
+        starts.append(cuts[0::2])
+        ends.append(cuts[1::2])
+    periods = ActivePeriods(tuple(starts), tuple(ends))
+    sb = shifting_bottleneck(periods, (0.0, 200.0))
+    for t in np.arange(0.25, 200.0, 0.5):
+        best, best_len = -1, 0.0
+        for s in range(4):
+            i = np.searchsorted(starts[s], t, side="right") - 1
+            if i >= 0 and ends[s][i] > t and ends[s][i] - starts[s][i] > best_len:
+                best, best_len = s, ends[s][i] - starts[s][i]
+        j = np.flatnonzero((sb.timeline_start <= t) & (t < sb.timeline_end))
+        assert (best == -1 and len(j) == 0) or (len(j) == 1 and sb.timeline_station[j[0]] == best), t
+    assert np.all(sb.sole >= -1e-12) and np.all(sb.sole + sb.shifting <= 1 + 1e-12)

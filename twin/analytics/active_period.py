@@ -11,12 +11,11 @@ A station with several servers is active only while **all** its servers are acti
 station has spare capacity and cannot be what holds the line back.
 
 Pure functions over arrays. Memory is O(stations + active periods): segments are merged into periods station by
-station, and the bottleneck sweep keeps only the periods open at the current instant.
+station, and the momentary bottleneck is found station by station over the periods' boundaries.
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,35 +139,12 @@ def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> 
     lo, hi = window
     length = hi - lo
     k = periods.stations
-    # Sweep the period boundaries in time order, keeping the open periods in a max-heap by length.
-    events: list[tuple[float, int, int, int]] = []  # (time, 0 = close / 1 = open, station, period index)
-    for s in range(k):
-        for i, (a, b) in enumerate(zip(periods.start[s], periods.end[s])):
-            events.append((float(a), 1, s, i))
-            events.append((float(b), 0, s, i))
-    events.sort()
-    heap: list[tuple[float, int, int, float, float]] = []  # (-length, station, index, start, end)
-    closed: set[tuple[int, int]] = set()
-    pieces: list[tuple[float, float, int, int]] = []  # (from, to, station, period)
-    t_prev = None
-    for t, kind, s, i in events:
-        while heap and (heap[0][1], heap[0][2]) in closed:
-            heapq.heappop(heap)
-        if t_prev is not None and heap and t > t_prev:
-            _, bs, bi, _, _ = heap[0]
-            if pieces and pieces[-1][2] == bs and pieces[-1][3] == bi and pieces[-1][1] == t_prev:
-                pieces[-1] = (pieces[-1][0], t, bs, bi)
-            else:
-                pieces.append((t_prev, t, bs, bi))
-        if kind == 1:
-            a, b = float(periods.start[s][i]), float(periods.end[s][i])
-            heapq.heappush(heap, (-(b - a), s, i, a, b))
-        else:
-            closed.add((s, i))
-        t_prev = t
+    pieces = _momentary(periods)
     bottleneck_time = np.zeros(k)
+    mine: list[list[tuple[float, float]]] = [[] for _ in range(k)]
     for a, b, s, _ in pieces:
         bottleneck_time[s] += b - a
+        mine[s].append((a, b))
     # Shifting: at each change of momentary bottleneck, the overlap of the two stations' periods counts for both.
     shifting_sets: list[list[tuple[float, float]]] = [[] for _ in range(k)]
     for (_, _, s1, i1), (_, _, s2, i2) in zip(pieces, pieces[1:]):
@@ -184,8 +160,7 @@ def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> 
     for s in range(k):
         merged = _union(shifting_sets[s])
         shifting[s] = sum(b - a for a, b in merged)
-        mine = [(a, b) for a, b, st, _ in pieces if st == s]
-        sole[s] = bottleneck_time[s] - _overlap(mine, merged)
+        sole[s] = bottleneck_time[s] - _overlap(mine[s], merged)
     return ShiftingBottleneck(
         sole=sole / length,
         shifting=shifting / length,
@@ -194,6 +169,45 @@ def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> 
         timeline_end=np.array([p[1] for p in pieces]),
         timeline_station=np.array([p[2] for p in pieces], dtype=np.int32),
     )
+
+
+def _momentary(periods: ActivePeriods) -> list[tuple[float, float, int, int]]:
+    """The momentary bottleneck as pieces (from, to, station, period index), vectorised station by station.
+
+    Between consecutive period boundaries nothing changes; on each such elementary interval the bottleneck is the
+    station whose period covering it is the longest (ties: the lower station index). Memory O(periods).
+    """
+    k = periods.stations
+    if not any(len(s) for s in periods.start):
+        return []
+    points = np.unique(np.concatenate([*periods.start, *periods.end]))
+    seg_a, seg_b = points[:-1], points[1:]
+    best_len = np.zeros(len(seg_a))
+    best_station = np.full(len(seg_a), -1)
+    best_index = np.full(len(seg_a), -1)
+    for s in range(k):
+        starts, ends = periods.start[s], periods.end[s]
+        if not len(starts):
+            continue
+        # period p covers the elementary intervals lo[p] .. hi[p]-1 (its ends are among the points)
+        lo, hi = np.searchsorted(points, starts), np.searchsorted(points, ends)
+        counts = hi - lo
+        period = np.repeat(np.arange(len(starts)), counts)
+        seg = np.arange(counts.sum()) + np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts)
+        length = (ends - starts)[period]
+        better = length > best_len[seg]
+        seg, period = seg[better], period[better]
+        best_len[seg] = length[better]
+        best_station[seg] = s
+        best_index[seg] = period
+    keep = best_station >= 0
+    seg_a, seg_b, st, idx = seg_a[keep], seg_b[keep], best_station[keep], best_index[keep]
+    if not len(seg_a):
+        return []
+    first = np.r_[True, (st[1:] != st[:-1]) | (idx[1:] != idx[:-1]) | (seg_a[1:] != seg_b[:-1])]
+    heads = np.flatnonzero(first)
+    tails = np.r_[heads[1:] - 1, len(seg_a) - 1]
+    return list(zip(seg_a[heads].tolist(), seg_b[tails].tolist(), st[heads].tolist(), idx[heads].tolist()))
 
 
 def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
