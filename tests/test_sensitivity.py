@@ -74,3 +74,18 @@ def test_twin_bottleneck_json(tmp_path, capsys) -> None:  # type: ignore[no-unty
     assert {"per_hour_per_s", "ci95"} <= set(b["sensitivity"][0])
     assert set(b["active_period"]["M3"]) >= {"sole", "shifting", "mean_active_s"}
     assert data["throughput"]["per_hour"]["mean"] == pytest.approx(3600 / 62, rel=0.01)
+
+
+def test_twin_bottleneck_png(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from twin.cli import main
+
+    path = tmp_path / "line.toml"
+    stations = "\n".join(f'[[lines.stations]]\nname = "M{i + 1}"\ncycle_s = {c}\ndist = "exp"\nbuffer = 2\n'
+                         for i, c in enumerate([30.0, 45.0, 62.0]))
+    path.write_text(f'[scenario]\nname = "b"\n[[lines]]\nname = "L"\n{stations}', encoding="utf-8")
+    png = tmp_path / "b.png"
+    assert main(["bottleneck", str(path), "--hours", "5", "--warmup-hours", "0.5", "--reps", "2", "--workers", "1",
+                 "--png", str(png), "-q"]) == 0
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert main(["bottleneck", str(path), "--png", str(png), "-q"]) == 2  # never overwritten without --force

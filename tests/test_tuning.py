@@ -63,3 +63,13 @@ def test_buffer_places_go_where_the_exact_chain_says(tmp_path, capsys) -> None: 
     assert [b["new"] for b in placed["buffers"]] == [1, 1]
     lo, hi = placed["throughput_per_hour"]["ci95"]
     assert lo <= solve_line([1, 1, 1], [1, 1]).throughput * 60 <= hi
+
+
+def test_weights_make_a_cheaper_station_take_the_cut() -> None:
+    # Two stations of 62 s; 60 an hour needs both at 60 s whatever the weights: weights change the cost only.
+    sc = line([62, 62], 2)
+    result = tune_cycle_times(sc, plan(sc, hours=200, warmup_hours=5, reps=1), 60.0,
+                              weights={("L", "M1"): 3.0})
+    assert result.reached
+    assert sorted((c.station, c.new_cycle_s) for c in result.changes) == [("M1", 60.0), ("M2", 60.0)]
+    assert result.cost == pytest.approx(3 * 2 + 2)

@@ -103,6 +103,19 @@ def run(
         _write_json(target, res.to_dict())
 
 
+def _check_png(png: str | None, force: bool) -> Path | None:
+    if png is None:
+        return None
+    path = Path(png)
+    if path.suffix.lower() != ".png":
+        raise _Exit(2, f"--png {png}: give a file name ending in .png")
+    if path.exists() and not force:
+        raise _Exit(2, f"--png {png}: the file exists; choose another path or add --force to overwrite it")
+    if not path.parent.exists():
+        raise _Exit(2, f"--png {png}: the folder {path.parent} does not exist")
+    return path
+
+
 def _workers(asked: int | None, reps: int) -> int:
     if asked is None:
         return min(os.cpu_count() or 1, reps)
@@ -224,6 +237,7 @@ def bottleneck(
     reps: RepsOpt = None,
     seed: SeedOpt = None,
     step: Annotated[float, typer.Option(help="relative cycle-time step of the central difference")] = 0.02,
+    png: Annotated[str | None, typer.Option(help="write a PNG: state shares per station, bottleneck timeline")] = None,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
     no_failures: NoFailuresOpt = False,
@@ -237,6 +251,7 @@ def bottleneck(
     sc = load(scenario)
     the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures)
     target = _check_output(json_out, force)
+    png_path = _check_png(png, force)
     workers = _workers(workers, the_plan.reps)
     console = _err()
     if quiet:
@@ -251,6 +266,12 @@ def bottleneck(
 
             report = analyse(sc, the_plan, rel_step=step, workers=workers, progress=show)
         _print_bottleneck(console, report)
+    if png is not None:
+        from twin.analytics.plots import bottleneck_png
+
+        bottleneck_png(report, png_path, report.timeline)
+        if not quiet:
+            console.print(f"wrote {escape(str(png_path))}")
     if target is not None:
         _write_json(target, {**report.results.to_dict(), "bottleneck": report.to_dict()})
 
@@ -305,6 +326,22 @@ def parse_target(text: str) -> float:
     return number / hours
 
 
+def _weights(sc: Scenario, items: list[str]) -> dict[tuple[str, str], float]:
+    weights: dict[tuple[str, str], float] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            w = float(value)
+        except ValueError:
+            w = math.nan
+        found = [(ln.name, st.name) for ln in sc.lines for st in ln.stations
+                 if key in (st.name, f"{ln.name}/{st.name}")]
+        if len(found) != 1 or not (w > 0):
+            raise _Exit(2, f"--weight {item!r}: give STATION=W or LINE/STATION=W with a known station and W > 0")
+        weights[found[0]] = w
+    return weights
+
+
 @app.command()
 def tune(
     scenario: ScenarioArg,
@@ -315,6 +352,7 @@ def tune(
     reps: RepsOpt = None,
     seed: SeedOpt = None,
     resolution: Annotated[float, typer.Option(help="cycle-time resolution of the answer, s")] = 0.01,
+    weight: Annotated[list[str] | None, typer.Option(help="cost of a second at a station, STATION=W or LINE/STATION=W (default 1); repeatable")] = None,
     json_out: JsonOpt = None,
     force: ForceOpt = False,
     workers: WorkersOpt = None,
@@ -359,7 +397,9 @@ def tune(
         if not quiet:
             console.print(f"[dim]step {iteration}: {th:,.2f} an hour (target {per_hour:,.2f})[/dim]")
 
-    result = tune_cycle_times(sc, the_plan, per_hour, resolution_s=resolution, workers=workers, progress=show)
+    weights = _weights(sc, weight or [])
+    result = tune_cycle_times(sc, the_plan, per_hour, weights=weights, resolution_s=resolution, workers=workers,
+                              progress=show)
     if not quiet:
         table = Table(title=f"Cycle-time changes to reach {per_hour:,.2f} an hour ({escape(target)})",
                       title_justify="left")

@@ -42,6 +42,7 @@ class BottleneckReport:
     turning_point: dict[str, str | None]
     active_period_verdict: str  # station with the longest mean active period
     shifting_verdict: str  # station with the largest sole + shifting share
+    timeline: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # momentary bottleneck, replication 1
 
     @property
     def verdict(self) -> Sensitivity:
@@ -89,6 +90,8 @@ def analyse(scenario: Scenario, plan: Plan, *, rel_step: float = 0.02, workers: 
         _, mean_active[r] = average_active_period(periods)
         sb = shifting_bottleneck(periods, window)
         sole[r], shifting[r] = sb.sole, sb.shifting
+        if r == 0:
+            timeline = (sb.timeline_start, sb.timeline_end, sb.timeline_station)
     active = [StationVerdicts(first.station_lines[s], first.station_names[s], Estimate.of(sole[:, s]),
                               Estimate.of(shifting[:, s]), Estimate.of(mean_active[:, s])) for s in range(k)]
     shares = np.stack([rep.shares for rep in results.replications]).mean(axis=0)
@@ -111,4 +114,5 @@ def analyse(scenario: Scenario, plan: Plan, *, rel_step: float = 0.02, workers: 
         turning_point=turning,
         active_period_verdict=first.station_names[int(np.argmax(mean_active.mean(axis=0)))],
         shifting_verdict=first.station_names[int(np.argmax((sole + shifting).mean(axis=0)))],
+        timeline=timeline,
     )
