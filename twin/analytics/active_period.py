@@ -180,7 +180,9 @@ def _momentary(periods: ActivePeriods) -> list[tuple[float, float, int, int]]:
     k = periods.stations
     if not any(len(s) for s in periods.start):
         return []
-    points = np.unique(np.concatenate([*periods.start, *periods.end]))
+    sizes = [len(a) for a in periods.start]
+    points, where = np.unique(np.concatenate([*periods.start, *periods.end]), return_inverse=True)
+    offsets = np.cumsum([0, *sizes, *sizes])  # where[] holds every start, then every end, station by station
     seg_a, seg_b = points[:-1], points[1:]
     best_len = np.zeros(len(seg_a))
     best_station = np.full(len(seg_a), -1)
@@ -190,7 +192,7 @@ def _momentary(periods: ActivePeriods) -> list[tuple[float, float, int, int]]:
         if not len(starts):
             continue
         # period p covers the elementary intervals lo[p] .. hi[p]-1 (its ends are among the points)
-        lo, hi = np.searchsorted(points, starts), np.searchsorted(points, ends)
+        lo, hi = where[offsets[s]:offsets[s + 1]], where[offsets[k + s]:offsets[k + s + 1]]
         counts = hi - lo
         period = np.repeat(np.arange(len(starts)), counts)
         seg = np.arange(counts.sum()) + np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts)
