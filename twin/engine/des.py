@@ -265,7 +265,7 @@ class _Station:
     __slots__ = ("spec", "index", "line", "servers", "cycle", "ttf", "ttr", "basis", "scrap", "inlink", "outlink",
                  "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units",
                  "feeds", "feed_names", "kit_qty", "scales", "starved_by", "n_active", "period_start",
-                 "period_end")
+                 "period_end", "pending_end")
 
     def __init__(self, spec: StationSpec, index: int, line: _LineState) -> None:
         self.spec = spec
@@ -293,6 +293,7 @@ class _Station:
         self.n_active = 0  # servers processing (working or under repair mid-part)
         self.period_start = array("d")  # the station's active periods (all servers active), if recorded
         self.period_end = array("d")
+        self.pending_end = -math.inf  # end of the last active period, until it is certain the period is over
 
 
 class _Transport:
@@ -583,21 +584,19 @@ class DesSimulation:
             server.work = work
             server.end = end
             server.plan = plan
-            if record:  # inline: this runs twice per part
-                st.n_active += 1
-                if st.n_active == servers:
-                    ends = st.period_end
-                    if ends and start - ends[-1] <= 1e-9 * (start if start > 1.0 else 1.0):
-                        ends.pop()  # the period goes on: no idle instant between two parts
-                    else:
-                        st.period_start.append(start)
+            if record:  # inline: this runs twice per part. A period's end is kept pending until the station is
+                st.n_active += 1  # active again: at the same instant (up to the clock's rounding) it goes on.
+                if st.n_active == servers and start - st.pending_end > 1e-9 * (start if start > 1.0 else 1.0):
+                    if st.period_start:
+                        st.period_end.append(st.pending_end)
+                    st.period_start.append(start)
             if to_cal is None:
                 yield timeout(end - now)
             else:
                 yield timeout(max(to_cal(end) - now, 0.0))
             if record:
                 if st.n_active == servers:
-                    st.period_end.append(end)
+                    st.pending_end = end
                 st.n_active -= 1
             st.operations += 1
             if start >= w0 and plan is None and schedule is None:
@@ -924,8 +923,8 @@ class DesSimulation:
         out = []
         for st in self.stations:
             start, end = np.array(st.period_start, dtype=float), np.array(st.period_end, dtype=float)
-            if len(end) < len(start):  # still active at the end of the run
-                end = np.append(end, st.w_end)
+            if len(end) < len(start):  # the last period: still active at the end of the run, or over at pending_end
+                end = np.append(end, st.w_end if st.n_active == st.servers else st.pending_end)
             out.append((start, end))
         return tuple(out)
 
