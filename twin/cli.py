@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from twin.calendar import HOURS_PER_YEAR
+from twin.engine.model import VEHICLE_STATES
 from twin.errors import TwinError
 from twin.experiment import plan as make_plan
 from twin.experiment import run_plan
@@ -215,13 +216,13 @@ def _print_results(console: Console, res: Results) -> None:
         console.print(table)
     if res.transports:
         table = Table(title="Transports: share of vehicle time, %", title_justify="left")
-        for col in ("transport", "loaded", "unloading", "returning", "idle", "delivered / h"):
+        for col in ("transport", *VEHICLE_STATES, "delivered / h"):
             table.add_column(col, justify="left" if col == "transport" else "right")
         for tr in res.transports:
             sh = tr["vehicle_share"]
             delivered = tr["delivered_per_hour"]["mean"]  # type: ignore[index]
             table.add_row(escape(str(tr["name"])), *(f"{100 * (sh[k] or 0):.1f}" for k in  # type: ignore[index]
-                          ("loaded", "unloading", "returning", "idle")), f"{delivered:,.1f}")
+                          VEHICLE_STATES), f"{delivered:,.1f}")
         console.print(table)
     for dl in res.deadlocks:
         console.print(f"[red]deadlock[/red] in replication {dl['replication']}: the run stalled for good; stuck: "

@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from twin.calendar import HOURS_PER_YEAR, Calendar
-from twin.engine.model import STATES, ReplicationResult
+from twin.engine.model import STATES, VEHICLE_STATES, ReplicationResult
 from twin.scenario import Scenario
 from twin.spec import names_of
 from twin.stats import Estimate, _clean
@@ -220,7 +220,7 @@ class Results:
             out.append({
                 "name": name,
                 "vehicle_share": {state: _clean(float(shares[:, k].mean()))
-                                  for k, state in enumerate(("loaded", "unloading", "returning", "idle"))},
+                                  for k, state in enumerate(VEHICLE_STATES)},
                 "delivered_per_hour": delivered.to_dict(),
             })
         return out

@@ -301,8 +301,6 @@ class _Transport:
 
     __slots__ = ("spec", "index", "dock", "stock", "lead", "back", "states", "delivered", "trips", "next_tick")
 
-    STATES = ("loaded", "unloading", "returning", "idle")
-
     def __init__(self, spec: TransportSpec, index: int) -> None:
         self.spec = spec
         self.index = index
@@ -685,7 +683,7 @@ class DesSimulation:
         dock, stock = tr.dock, tr.stock
         assert dock is not None and stock is not None
         batch, every = tr.spec.batch, tr.spec.every_s
-        me = [3, 0.0]  # state index into _Transport.STATES, since
+        me = [3, 0.0]  # state index into VEHICLE_STATES, since
         self.vehicles.append((tr, me))
         while True:
             if every is None:

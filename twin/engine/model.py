@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 STATES = ("working", "blocked", "starved", "down", "off_shift")
+VEHICLE_STATES = ("loaded", "unloading", "returning", "idle")  # unloading: waiting for room at the stock too
 WORKING, BLOCKED, STARVED, DOWN, OFF_SHIFT = range(5)
 
 
@@ -82,7 +83,7 @@ class ReplicationResult:
     line_terminal: tuple[bool, ...] = ()  # False for a line whose output feeds another line
     starved_by: tuple[dict[str, float], ...] = ()  # per station: share of time short of each input (overlapping)
     transport_names: tuple[str, ...] = ()
-    transport_shares: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # loaded, unloading, returning, idle
+    transport_shares: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # in VEHICLE_STATES order
     transport_delivered: np.ndarray = field(default_factory=lambda: np.zeros(0))  # parts delivered in the window
     deadlock: tuple[str, ...] | None = None  # the stuck stations, if the run stalled for good
     # per station (start, end) arrays of its active periods on its working clock, when asked for
