@@ -69,10 +69,6 @@ class Calendar:
                 pieces = _subtract(pieces, _wrap([(start, start + brk.minutes * 60.0)]))
         return cls(tuple(_merge(pieces)))
 
-    @classmethod
-    def always(cls) -> Calendar:
-        return cls(((0.0, WEEK_S),))
-
     # ------------------------------------------------------------------ queries
     @property
     def always_on(self) -> bool:
@@ -107,35 +103,9 @@ class Calendar:
         i = max(i, 0)
         return weeks * WEEK_S + self._starts[i] + (rem - self._cum[i])
 
-    def is_working(self, t: float) -> bool:
-        r = t - math.floor(t / WEEK_S) * WEEK_S
-        i = bisect_right(self._starts, r) - 1
-        return i >= 0 and r < self._ends[i]
-
     def working_seconds(self, a: float, b: float) -> float:
         """Working seconds between calendar times a <= b."""
         return self.to_working(b) - self.to_working(a)
-
-    def off_intervals(self, a: float, b: float) -> list[tuple[float, float]]:
-        """Off-shift intervals intersecting [a, b), clipped to it (for plots and traces)."""
-        out: list[tuple[float, float]] = []
-        week = math.floor(a / WEEK_S)
-        while week * WEEK_S < b:
-            base = week * WEEK_S
-            prev_end = 0.0
-            for s, e in list(self.intervals) + [(WEEK_S, WEEK_S)]:
-                lo, hi = max(base + prev_end, a), min(base + s, b)
-                if hi > lo:
-                    out.append((lo, hi))
-                prev_end = e
-            week += 1
-        merged: list[tuple[float, float]] = []
-        for lo, hi in out:
-            if merged and merged[-1][1] >= lo:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-            else:
-                merged.append((lo, hi))
-        return merged
 
 
 def _wrap(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:

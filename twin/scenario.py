@@ -61,18 +61,6 @@ class Scenario:
                 target[key] = value
         return self._revalidated(data)
 
-    def with_line(self, line: str, **changes: Any) -> Scenario:
-        """A copy with some fields of one line changed (e.g. ``rated_per_hour``)."""
-        data = self.to_dict()
-        li = self._index(line, None)[0]
-        data["lines"][li].update(changes)
-        return self._revalidated(data)
-
-    def with_seed(self, seed: int) -> Scenario:
-        data = self.to_dict()
-        data["scenario"]["seed"] = seed
-        return self._revalidated(data)
-
     def with_data(self, data: Mapping[str, Any]) -> Scenario:
         """A copy built from edited raw data (as `to_dict` gives it), validated like a file."""
         return self._revalidated(copy.deepcopy(dict(data)))

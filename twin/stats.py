@@ -67,11 +67,6 @@ class Estimate:
         lo, hi = self.ci95
         return {"mean": _clean(self.mean), "ci95": [_clean(lo), _clean(hi)]}
 
-    def __format__(self, spec: str) -> str:
-        h = self.half_width()
-        if math.isnan(h):
-            return format(self.mean, spec)
-        return f"{format(self.mean, spec)} ± {format(h, spec)}"
 
 
 def _clean(value: float) -> float | None:
