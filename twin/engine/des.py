@@ -37,7 +37,7 @@ import simpy
 from simpy.events import Event
 
 from twin.calendar import Calendar
-from twin.engine.model import BLOCKED, DOWN, STARVED, WORKING, ReplicationResult, RunConfig, Trace
+from twin.engine.model import BLOCKED, DOWN, STARVED, WORKING, ReplicationResult, RunConfig, Trace, state_shares
 from twin.scenario import Scenario
 from twin.spec import MixSpec, StationSpec, TransportSpec, names_of
 from twin.streams import Bernoulli, Sampler, stream, unit_draw
@@ -850,16 +850,8 @@ class DesSimulation:
             raise ValueError(f"the run ended at {end_s:g} s, before the warm-up of {cfg.warmup_s:g} s was over")
         shares = np.zeros((len(self.stations), 5))
         for st in self.stations:
-            on_shift = st.w_end - st.w0
             down = st.down + sum(s.schedule.down for s in st.units if s.schedule is not None)
-            denom = window * st.servers
-            working, blocked = st.working / denom, st.blocked / denom
-            down_share = down / denom
-            off = (window - on_shift) / window
-            starved = 1.0 - off - working - blocked - down_share
-            row = np.array((working, blocked, starved, down_share, off))
-            row[np.abs(row) < 1e-12] = 0.0  # the rest-of-time share carries round-off of the others
-            shares[st.index] = row
+            shares[st.index] = state_shares(st.working, st.blocked, down, window, st.w_end - st.w0, st.servers)
         for line in self.lines:
             line._integrate(end_s)
         for link in self.links:

@@ -99,3 +99,18 @@ class ReplicationResult:
         on_shift = 1.0 - self.shares[:, OFF_SHIFT]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(on_shift > 0, self.shares[:, WORKING] / on_shift, 0.0)
+
+
+def state_shares(working_s: float, blocked_s: float, down_s: float, window_s: float, on_shift_s: float,
+                 servers: int) -> np.ndarray:
+    """One station's row of shares (working, blocked, starved, down, off-shift) from its server-seconds.
+
+    Starved is the rest of the on-shift time, so it carries the round-off of the others; shares below 1e-12 are 0.
+    """
+    denom = window_s * servers
+    working, blocked, down = working_s / denom, blocked_s / denom, down_s / denom
+    off = (window_s - on_shift_s) / window_s
+    starved = 1.0 - off - working - blocked - down
+    row = np.array((working, blocked, starved, down, off))
+    row[np.abs(row) < 1e-12] = 0.0
+    return row
