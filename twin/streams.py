@@ -84,7 +84,12 @@ def unit_draw(dist: str, cv: float | None, samples: Sequence[float] | None = Non
             raise ValueError("empirical distribution without samples")
         values = np.asarray(samples, dtype=float)
         values = values / values.mean()
-        return lambda rng, n: values[rng.integers(0, len(values), n)]
+
+        def pick(rng: np.random.Generator, n: int) -> np.ndarray:
+            return values[rng.integers(0, len(values), n)]
+
+        pick.blockwise = True  # type: ignore[attr-defined]  # bounded integers may buffer: draw a block per call
+        return pick
     raise ValueError(f"unknown distribution {dist!r}")
 
 

@@ -13,6 +13,7 @@ live in ring buffers as deep as a link. Recording active periods or exits adds O
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from twin.engine import flow_kernel as fk
 from twin.engine.model import ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
 from twin.scenario import Scenario
+from twin.spec import StationSpec
 from twin.streams import BLOCK, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
@@ -49,13 +51,26 @@ def _pow2(n: int) -> int:
     return 1 << max(int(n - 1).bit_length(), 1)
 
 
+def _blocks(rng: np.random.Generator, draw: object, mean: float | None, blocks: int) -> np.ndarray:
+    """The next `blocks` blocks of a stream's draws, equal to what twin.streams.Sampler (or Bernoulli) would read.
+
+    numpy's generators fill arrays element by element, so one call for many blocks gives the same numbers as one
+    call a block; only bounded integers (empirical distributions) are drawn block by block, as they may buffer.
+    """
+    if mean is None:  # uniforms for scrap
+        return rng.random(blocks * BLOCK)
+    if getattr(draw, "blockwise", False):
+        return np.concatenate([draw(rng, BLOCK) * mean for _ in range(blocks)])  # type: ignore[operator]
+    return draw(rng, blocks * BLOCK) * mean  # type: ignore[operator]
+
+
 class _Draws:
     """One purpose's draws for every station: a (stations x capacity) array refilled a block at a time."""
 
     def __init__(self, n_stations: int, capacity: int) -> None:
         self.capacity = capacity
         self.values = np.zeros(n_stations * capacity)
-        self.sources: list[tuple[np.random.Generator, object, float] | None] = [None] * n_stations
+        self.sources: list[tuple[np.random.Generator, object, float | None] | None] = [None] * n_stations
 
     def refill(self, j: int, pos: int, length: int) -> int:
         """Keep the unread draws of station j, append whole blocks after them; return the new length."""
@@ -66,12 +81,31 @@ class _Draws:
         rest = length - pos
         row[:rest] = row[pos:length]
         blocks = (self.capacity - rest) // BLOCK
-        for b in range(blocks):
-            if mean is None:  # uniforms for scrap, as twin.streams.Bernoulli draws them
-                row[rest + b * BLOCK:rest + (b + 1) * BLOCK] = rng.random(BLOCK)
-            else:
-                row[rest + b * BLOCK:rest + (b + 1) * BLOCK] = draw(rng, BLOCK) * mean  # type: ignore[operator]
+        row[rest:rest + blocks * BLOCK] = _blocks(rng, draw, mean, blocks)
         return rest + blocks * BLOCK
+
+
+@dataclass
+class _Measured:
+    """What a kernel measured in one replication, per station and per line, before it becomes a result."""
+
+    end_s: float
+    working: np.ndarray
+    blocked: np.ndarray
+    down: np.ndarray
+    w0: np.ndarray
+    w_end: np.ndarray
+    periods: list[tuple[np.ndarray, np.ndarray]] | None
+    released: np.ndarray
+    finished: np.ndarray
+    finished_win: np.ndarray
+    scrapped: np.ndarray
+    lead_sum: np.ndarray
+    wip_area: np.ndarray
+    area: np.ndarray  # time-integral of the parts waiting in the buffer after each station
+    ops: int
+    exit_line: np.ndarray | None
+    exit_s: np.ndarray | None
 
 
 class FlowSimulation:
@@ -175,32 +209,38 @@ class FlowSimulation:
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
         )
 
-    def _streams(self, j: int, line: str, st, row: np.ndarray, frow: np.ndarray, ttf: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    def _sources(self, j: int, line: str, st: StationSpec, proc: _Draws, fail: _Draws, repair: _Draws,
+                 scrap: _Draws | None) -> None:
+        """Attach station j's streams, as the SimPy engine opens them (twin.engine.des, `_streams`)."""
         cfg = self.config
         samples = self.scenario.samples.get((line, st.name))
         mean = st.cycle_s if st.cycle_s is not None else float(np.mean(samples))  # type: ignore[arg-type]
-        proc = self.draws[fk.PROC]
         proc.sources[j] = (stream(cfg.seed, cfg.replication, line, st.name, "process"),
                            unit_draw(st.dist, st.cv, samples), mean)
-        row[fk.P_LEN] = proc.refill(j, 0, 0)
         if cfg.failures and st.mtbf_s is not None and st.mttr_s is not None:
-            row[fk.HAS_FAIL] = 1
-            fail, repair = self.draws[fk.FAIL], self.draws[fk.REPAIR]
             fail.sources[j] = (stream(cfg.seed, cfg.replication, line, st.name, "failure"),
                                unit_draw(st.ttf_dist, st.ttf_cv), st.mtbf_s)
             repair.sources[j] = (stream(cfg.seed, cfg.replication, line, st.name, "repair"),
                                  unit_draw(st.ttr_dist, st.ttr_cv), st.mttr_s)
-            row[fk.F_LEN] = fail.refill(j, 0, 0)
-            row[fk.R_LEN] = repair.refill(j, 0, 0)
+        if scrap is not None and cfg.failures and st.scrap > 0:
+            scrap.sources[j] = (stream(cfg.seed, cfg.replication, line, st.name, "scrap"), None, None)
+
+    def _streams(self, j: int, line: str, st: StationSpec, row: np.ndarray, frow: np.ndarray,
+                 ttf: np.ndarray) -> None:
+        d = self.draws
+        self._sources(j, line, st, d[fk.PROC], d[fk.FAIL], d[fk.REPAIR], d[fk.SCRAP])
+        row[fk.P_LEN] = d[fk.PROC].refill(j, 0, 0)
+        if d[fk.FAIL].sources[j] is not None:
+            row[fk.HAS_FAIL] = 1
+            row[fk.F_LEN] = d[fk.FAIL].refill(j, 0, 0)
+            row[fk.R_LEN] = d[fk.REPAIR].refill(j, 0, 0)
             # each server's first time to failure, in server order, as the SimPy engine draws them at build time
-            ttf[:] = fail.values[j * fail.capacity:j * fail.capacity + st.servers]
+            ttf[:] = d[fk.FAIL].values[j * d[fk.FAIL].capacity:j * d[fk.FAIL].capacity + st.servers]
             row[fk.F_POS] = st.servers
-        if cfg.failures and st.scrap > 0:
+        if d[fk.SCRAP].sources[j] is not None:
             row[fk.HAS_SCRAP] = 1
             frow[fk.SCRAP_P] = st.scrap
-            scrap = self.draws[fk.SCRAP]
-            scrap.sources[j] = (stream(cfg.seed, cfg.replication, line, st.name, "scrap"), None, None)  # type: ignore[assignment]
-            row[fk.S_LEN] = scrap.refill(j, 0, 0)
+            row[fk.S_LEN] = d[fk.SCRAP].refill(j, 0, 0)
 
     # ------------------------------------------------------------------ running
     def _go(self, t_end: float, inclusive: bool, stop_n: int, exits: bool) -> dict[str, np.ndarray]:
@@ -232,65 +272,182 @@ class FlowSimulation:
             else:
                 raise EngineError("internal error: the flow engine made no progress (please report this scenario)")
 
-    def run(self, exits: bool = False) -> ReplicationResult:
-        """Run the replication; `exits=True` also keeps every exit time (the `exit_s` of a trace)."""
+    def _serial_line(self, li: int, t_end: float, stop_n: int, exits: bool) -> dict[str, np.ndarray] | None:
+        """One line of single servers by the plain recursion; None if a part needs more failure draws than held."""
         cfg = self.config
-        if cfg.stop_after_parts is not None:
-            # The run ends when a line has delivered that many parts; everything is measured up to that instant,
-            # so find it first, then run again to it (the second run costs no more than the first).
-            first = self._go(cfg.horizon_s, False, int(cfg.stop_after_parts), False)
-            t_stop = float(first["lflt"][:, fk.STOP_T].min())
-            if t_stop < cfg.horizon_s:
-                return self._result(self._go(t_stop, True, 0, exits), t_stop)
-        return self._result(self._go(cfg.horizon_s, False, 0, exits), cfg.horizon_s)
+        line = self.scenario.spec.lines[li]
+        cal = self.calendars[li]
+        k = len(line.stations)
+        sst = np.zeros((k, fk.NSI), dtype=np.int64)
+        sf = np.zeros((k, fk.NSF))
+        sf[:, fk.S_W0] = cal.to_working(cfg.warmup_s)
+        sf[:, fk.S_WE] = cal.to_working(t_end)
+        sf[:, fk.S_PEND] = -math.inf
+        offset = 0
+        for j, st in enumerate(line.stations):
+            size = _pow2(line.stations[j - 1].buffer + 2) if j > 0 else 1
+            sst[j, fk.S_RING], sst[j, fk.S_MASK], sst[j, fk.S_BUF] = offset, size - 1, st.buffer
+            offset += size
+        ring = np.zeros(offset)
+        proc = _Draws(k, 8 * BLOCK)
+        fail, repair = _Draws(k, _MIN_DRAWS), _Draws(k, _MIN_DRAWS)
+        for j, st in enumerate(line.stations):
+            self._sources(j, line.name, st, proc, fail, repair, None)
+            if fail.sources[j] is not None:
+                sst[j, fk.S_FAIL] = 1
+                sst[j, fk.S_FLEN] = fail.refill(j, 0, 0)
+                sst[j, fk.S_RLEN] = repair.refill(j, 0, 0)
+                sf[j, fk.TTF] = fail.values[j * fail.capacity]
+                sst[j, fk.S_FPOS] = 1
+            proc.refill(j, 0, 0)
+        lst = np.zeros(fk.NLS, dtype=np.int64)
+        lsf = np.zeros(fk.NLSF)
+        ctl = np.zeros(fk.NCTL)
+        ctl[fk.T_END], ctl[fk.WARM], ctl[fk.STOP_N] = t_end, cfg.warmup_s, stop_n
+        ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
+        ctl[fk.EXITS] = 1.0 if exits else 0.0
+        ret = np.zeros(fk.NRET, dtype=np.int64)
+        per = [np.zeros(1024 if cfg.active_periods else 1, dtype=np.int64), np.zeros(1024 if cfg.active_periods else 1),
+               np.zeros(1024 if cfg.active_periods else 1)]
+        ex_t = np.zeros(4096 if exits else 1)
+        starts = np.array([a for a, _ in cal.intervals])
+        ends = np.array([b for _, b in cal.intervals])
+        cum = np.array(cal._cum)
+        base = 0
+        while True:
+            fk.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
+                          fail.values, repair.values, starts, ends, cum, cal._work_per_week, cal.always_on,
+                          per[0], per[1], per[2], ex_t)
+            code = ret[fk.R_CODE]
+            if code == fk.DONE_ALL:
+                break
+            if code == fk.PARTS_DONE:
+                base += proc.capacity
+                for j in range(k):
+                    proc.refill(j, proc.capacity, proc.capacity)
+            elif code == fk.REFILL:
+                j = int(ret[fk.R_STATION])
+                sst[j, fk.S_FLEN] = fail.refill(j, int(sst[j, fk.S_FPOS]), int(sst[j, fk.S_FLEN]))
+                sst[j, fk.S_RLEN] = repair.refill(j, int(sst[j, fk.S_RPOS]), int(sst[j, fk.S_RLEN]))
+                sst[j, fk.S_FPOS] = sst[j, fk.S_RPOS] = 0
+            elif code == fk.GROW_PERIODS:
+                per = [np.concatenate((x, np.zeros_like(x))) for x in per]
+            elif code == fk.GROW_EXITS:
+                ex_t = np.concatenate((ex_t, np.zeros_like(ex_t)))
+            else:
+                return None
+        return dict(sst=sst, sf=sf, lst=lst, lsf=lsf, ctl=ctl, per_st=per[0][:ret[fk.R_NPER]],
+                    per_a=per[1][:ret[fk.R_NPER]], per_b=per[2][:ret[fk.R_NPER]], ex_t=ex_t[:ret[fk.R_NEXIT]])
 
-    # ------------------------------------------------------------------ the result
-    def _result(self, a: dict[str, np.ndarray], end_s: float) -> ReplicationResult:
+    def _serial(self, exits: bool) -> _Measured | None:
         cfg = self.config
         spec = self.scenario.spec
-        ist, fst, lint, lflt = a["ist"], a["fst"], a["lint"], a["lflt"]
-        window = end_s - cfg.warmup_s
-        if window <= 0:
-            raise ValueError(f"the run ended at {end_s:g} s, before the warm-up of {cfg.warmup_s:g} s was over")
-        stations = [(ln, st) for ln in spec.lines for st in ln.stations]
-        n = len(stations)
-        shares = np.zeros((n, 5))
+        self.calendars = [Calendar.from_spec(ln.calendar or spec.calendar) for ln in spec.lines]
+        stop_n = int(cfg.stop_after_parts) if cfg.stop_after_parts is not None else 0
+        parts = []
+        for li in range(len(spec.lines)):
+            got = self._serial_line(li, cfg.horizon_s, stop_n, exits)
+            if got is None:
+                return None
+            parts.append(got)
+        end_s = min(float(p["ctl"][fk.T_END]) for p in parts)
         periods: list[tuple[np.ndarray, np.ndarray]] = []
         if cfg.active_periods:
-            k = int(a["ret"][fk.R_NPER])
-            per_st, per_a, per_b = a["per_st"][:k], a["per_a"][:k], a["per_b"][:k]
+            for p in parts:
+                sst, sf = p["sst"], p["sf"]
+                for j in range(sst.shape[0]):
+                    mine = p["per_st"] == j
+                    start, end = p["per_a"][mine], p["per_b"][mine]
+                    if sst[j, fk.S_OPEN]:
+                        start = np.append(start, sf[j, fk.S_OPEN_START])
+                        end = np.append(end, sf[j, fk.S_WE] if sst[j, fk.S_ACTIVE] else sf[j, fk.S_PEND])
+                    periods.append((start.astype(float), end.astype(float)))
+        sf_all = np.concatenate([p["sf"] for p in parts])
+        lst = np.array([p["lst"] for p in parts])
+        lsf = np.array([p["lsf"] for p in parts])
+        return _Measured(
+            end_s=end_s, working=sf_all[:, fk.S_WORK], blocked=sf_all[:, fk.S_BLOCKED], down=sf_all[:, fk.S_DOWN],
+            w0=sf_all[:, fk.S_W0], w_end=sf_all[:, fk.S_WE], periods=periods if cfg.active_periods else None,
+            released=lst[:, fk.L_RELEASED], finished=lst[:, fk.L_FINISHED], finished_win=lst[:, fk.L_FIN_WIN],
+            scrapped=np.zeros(len(parts), dtype=np.int64), lead_sum=lsf[:, fk.L_LEAD], wip_area=lsf[:, fk.L_WIP],
+            area=sf_all[:, fk.S_AREA], ops=int(sum(p["sst"][:, fk.S_OPS].sum() for p in parts)),
+            exit_line=np.concatenate([np.full(len(p["ex_t"]), li) for li, p in enumerate(parts)]) if exits else None,
+            exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None)
+
+    def _measured(self, a: dict[str, np.ndarray], end_s: float) -> _Measured:
+        """What the general kernel measured, with the segments still open at the end accounted."""
+        ist, fst, lint, lflt = a["ist"], a["fst"], a["lint"], a["lflt"]
+        n = ist.shape[0]
+        blocked = fst[:, fk.BLOCKED].copy()
+        periods: list[tuple[np.ndarray, np.ndarray]] = []
+        k = int(a["ret"][fk.R_NPER])
+        per_st, per_a, per_b = a["per_st"][:k], a["per_a"][:k], a["per_b"][:k]
         for j in range(n):
             w0, w_end = fst[j, fk.W0], fst[j, fk.WE]
             m = int(ist[j, fk.M])
             soff = int(ist[j, fk.SOFF])
-            blocked = fst[j, fk.BLOCKED]
             for q in range(int(ist[j, fk.BLK_CNT])):  # finished parts still waiting for room at the end
                 s = a["blk_srv"][soff + (int(ist[j, fk.BLK_HEAD]) + q) % m]
                 lo, hi = max(a["srv_cw"][soff + s], w0), w_end
                 if hi > lo:
-                    blocked += hi - lo
-            shares[j] = state_shares(fst[j, fk.WORKING], blocked, fst[j, fk.DOWN], window, w_end - w0, m)
-            if cfg.active_periods:
+                    blocked[j] += hi - lo
+            if self.config.active_periods:
                 mine = per_st == j
                 start, end = per_a[mine], per_b[mine]
                 if ist[j, fk.OPEN]:
                     start = np.append(start, fst[j, fk.OPEN_START])
                     end = np.append(end, w_end if ist[j, fk.N_ACTIVE] == m else fst[j, fk.PENDING_END])
                 periods.append((start.astype(float), end.astype(float)))
-        firsts = [j for j in range(n) if ist[j, fk.FIRST]]
-        linked = [j for j in range(n) if not ist[j, fk.LAST]]  # stations with a buffer after them
-        finished_win = lint[:, fk.FINISHED_WIN].astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lead = np.where(finished_win > 0, lflt[:, fk.LEAD_SUM] / np.maximum(finished_win, 1), np.nan)
+        exits = a["ctl"][fk.EXITS] > 0
+        k = int(a["ret"][fk.R_NEXIT])
+        return _Measured(
+            end_s=end_s, working=fst[:, fk.WORKING], blocked=blocked, down=fst[:, fk.DOWN], w0=fst[:, fk.W0],
+            w_end=fst[:, fk.WE], periods=periods if self.config.active_periods else None,
+            released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
+            scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
+            area=fst[:, fk.AREA], ops=int(ist[:, fk.N_OPS].sum()),
+            exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None)
+
+    def run(self, exits: bool = False) -> ReplicationResult:
+        """Run the replication; `exits=True` also keeps every exit time (the `exit_s` of a trace)."""
+        cfg = self.config
+        spec = self.scenario.spec
+        single = all(st.servers == 1 and (st.scrap == 0 or not cfg.failures) for ln in spec.lines for st in ln.stations)
+        if single and (cfg.stop_after_parts is None or len(spec.lines) == 1):
+            measured = self._serial(exits)
+            if measured is not None:
+                return self._result(measured)
+        if cfg.stop_after_parts is not None:
+            # The run ends when a line has delivered that many parts; everything is measured up to that instant,
+            # so find it first, then run again to it (the second run costs no more than the first).
+            first = self._go(cfg.horizon_s, False, int(cfg.stop_after_parts), False)
+            t_stop = float(first["lflt"][:, fk.STOP_T].min())
+            if t_stop < cfg.horizon_s:
+                return self._result(self._measured(self._go(t_stop, True, 0, exits), t_stop))
+        return self._result(self._measured(self._go(cfg.horizon_s, False, 0, exits), cfg.horizon_s))
+
+    # ------------------------------------------------------------------ the result
+    def _result(self, got: _Measured) -> ReplicationResult:
+        cfg = self.config
+        spec = self.scenario.spec
+        end_s = got.end_s
+        window = end_s - cfg.warmup_s
+        if window <= 0:
+            raise ValueError(f"the run ended at {end_s:g} s, before the warm-up of {cfg.warmup_s:g} s was over")
+        stations = [(ln, st) for ln in spec.lines for st in ln.stations]
+        shares = np.array([state_shares(got.working[j], got.blocked[j], got.down[j], window,
+                                        got.w_end[j] - got.w0[j], st.servers) for j, (_, st) in enumerate(stations)])
+        firsts = np.cumsum([0] + [len(ln.stations) for ln in spec.lines])[:-1]
+        linked = [j for j in range(len(stations)) if j + 1 not in set(firsts) and j + 1 < len(stations)]
+        finished_win = got.finished_win.astype(float)
+        lead = np.array([got.lead_sum[i] / finished_win[i] if finished_win[i] else np.nan
+                         for i in range(len(spec.lines))])
         trace = None
-        if a["ctl"][fk.EXITS] > 0:
-            k = int(a["ret"][fk.R_NEXIT])
+        if got.exit_s is not None:
+            assert got.exit_line is not None
             trace = Trace(unit=np.zeros(0, np.int32), state=np.zeros(0, np.int8), start_s=np.zeros(0),
                           end_s=np.zeros(0), unit_station=np.zeros(0, np.int32),
-                          exit_line=a["ex_line"][:k].astype(np.int32), exit_s=a["ex_t"][:k].copy())
-        released = lint[:, fk.RELEASED]
-        finished = lint[:, fk.FINISHED]
-        scrapped = lint[:, fk.SCRAPPED]
+                          exit_line=got.exit_line.astype(np.int32), exit_s=got.exit_s)
         return ReplicationResult(
             replication=cfg.replication,
             seed=cfg.seed,
@@ -302,21 +459,21 @@ class FlowSimulation:
             shares=shares,
             line_names=tuple(ln.name for ln in spec.lines),
             line_finished=finished_win,
-            line_working_s=np.array([fst[j, fk.WE] - fst[j, fk.W0] for j in firsts]),
-            line_wip=lflt[:, fk.WIP_AREA] / window,
+            line_working_s=np.array([got.w_end[j] - got.w0[j] for j in firsts]),
+            line_wip=got.wip_area / window,
             line_lead_time_s=lead,
-            line_released=released.copy(),
-            line_finished_total=finished.copy(),
-            line_scrapped=scrapped.copy(),
-            line_in_process=released - finished - scrapped,
+            line_released=got.released.copy(),
+            line_finished_total=got.finished.copy(),
+            line_scrapped=got.scrapped.copy(),
+            line_in_process=got.released - got.finished - got.scrapped,
             buffer_names=tuple(f"{stations[j][0].name}/{stations[j][1].name}" for j in linked),
             buffer_capacity=np.array([stations[j][1].buffer for j in linked]),
-            buffer_level=np.array([fst[j, fk.AREA] / window for j in linked]),
-            station_operations=int(ist[:, fk.N_OPS].sum()),
+            buffer_level=np.array([got.area[j] / window for j in linked]),
+            station_operations=got.ops,
             trace=trace,
             line_terminal=tuple(True for _ in spec.lines),
             starved_by=tuple({} for _ in stations),
-            active_periods=tuple(periods) if cfg.active_periods else None,
+            active_periods=tuple(got.periods) if got.periods is not None else None,
         )
 
 

@@ -450,3 +450,191 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
         if not progress:
             ret[R_CODE] = STUCK
             return
+
+
+# ---------------------------------------------------------------------------------------------------- single servers
+# The plain recursion, part by part, for a line of single-server stations without scrap: part i is the i-th part at
+# every station, so D[j][i] = max(max(D[j-1][i], D[j][i-1]) + S[j][i], D[j+1][i - b_j - 1]) needs no event
+# ordering at all. Per-station state (columns of `sst`/`sf`) and a ring of each station's recent leave times.
+PREV, TTF, S_WORK, S_BLOCKED, S_DOWN, S_AREA, S_W0, S_WE, S_PEND, S_OPEN_START, NSF = range(11)
+S_OPS, S_FPOS, S_FLEN, S_RPOS, S_RLEN, S_OPEN, S_ACTIVE, S_RING, S_MASK, S_BUF, S_FAIL, NSI = range(12)
+L_RELEASED, L_FINISHED, L_FIN_WIN, L_PART, NLS = range(5)
+L_LEAD, L_WIP, NLSF = range(3)
+EXHAUSTED, PARTS_DONE = 5, 6
+
+
+@njit(cache=True)
+def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
+               c_starts, c_ends, c_cum, week, always, per_st, per_a, per_b, ex_t) -> None:
+    """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
+
+    Column c of each station's row of `d_proc` is the processing time of part base + c.
+    """
+    k_st = sst.shape[0]
+    width = d_proc.shape[0] // k_st
+    n_ttf = d_ttf.shape[0] // k_st
+    n_ttr = d_ttr.shape[0] // k_st
+    warm = ctl[WARM]
+    record = ctl[RECORD] > 0
+    exits = ctl[EXITS] > 0
+    stop_n = int(ctl[STOP_N])
+    i0 = lst[L_PART]
+    for i in range(i0, n_parts):
+        t_end = ctl[T_END]
+        inclusive = ctl[INCLUSIVE] > 0
+        rel = sf[0, PREV]
+        if rel > t_end or (rel == t_end and not inclusive):
+            ret[R_CODE] = DONE_ALL
+            return
+        # room for what this part may record, and failure draws for a few failures at each station
+        if record and ret[R_NPER] + k_st > per_a.shape[0]:
+            ret[R_CODE] = GROW_PERIODS
+            return
+        if exits and ret[R_NEXIT] >= ex_t.shape[0]:
+            ret[R_CODE] = GROW_EXITS
+            return
+        for j in range(k_st):
+            if sst[j, S_FAIL] and (sst[j, S_FLEN] - sst[j, S_FPOS] < 64 or sst[j, S_RLEN] - sst[j, S_RPOS] < 64):
+                ret[R_CODE] = REFILL
+                ret[R_STATION] = j
+                return
+        lst[L_PART] = i + 1
+        lst[L_RELEASED] += 1
+        arrive = rel
+        col = i - base
+        for j in range(k_st):
+            start = arrive if arrive > sf[j, PREV] else sf[j, PREV]
+            started = start < t_end or (start == t_end and inclusive)
+            if j > 0:  # waiting in the buffer before j
+                lo = arrive if arrive > warm else warm
+                hi = start if start < t_end else t_end
+                if hi > lo:
+                    sf[j - 1, S_AREA] += hi - lo
+            w0 = sf[j, S_W0]
+            w_end = sf[j, S_WE]
+            sw = start if always else to_working(start, c_starts, c_ends, c_cum, week)
+            work = d_proc[j * width + col]
+            total = work
+            hit = False
+            if sst[j, S_FAIL]:
+                left = sf[j, TTF]
+                if left >= work:
+                    sf[j, TTF] = left - work
+                else:
+                    hit = True
+                    fp = sst[j, S_FPOS]
+                    rp = sst[j, S_RPOS]
+                    lft = left
+                    rst = work
+                    while lft < rst:
+                        if rp >= sst[j, S_RLEN] or fp >= sst[j, S_FLEN]:
+                            ret[R_CODE] = EXHAUSTED
+                            return
+                        total += d_ttr[j * n_ttr + rp]
+                        rp += 1
+                        rst -= lft
+                        lft = d_ttf[j * n_ttf + fp]
+                        fp += 1
+                    end_w = sw + total
+                    rp = sst[j, S_RPOS]
+                    fp = sst[j, S_FPOS]
+                    chunk_t = sw
+                    rest = work
+                    while left < rest:
+                        repair = d_ttr[j * n_ttr + rp]
+                        rp += 1
+                        for piece in range(2):
+                            length = left if piece == 0 else repair
+                            a = chunk_t
+                            b = chunk_t + length
+                            if b > end_w:
+                                b = end_w
+                            if b > a:
+                                lo = a if a > w0 else w0
+                                hi = b if b < w_end else w_end
+                                if hi > lo:
+                                    sf[j, S_WORK if piece == 0 else S_DOWN] += hi - lo
+                            chunk_t += length
+                        rest -= left
+                        left = d_ttf[j * n_ttf + fp]
+                        fp += 1
+                    a = chunk_t
+                    b = chunk_t + rest
+                    if b > end_w:
+                        b = end_w
+                    if b > a:
+                        lo = a if a > w0 else w0
+                        hi = b if b < w_end else w_end
+                        if hi > lo:
+                            sf[j, S_WORK] += hi - lo
+                    sst[j, S_RPOS] = rp
+                    sst[j, S_FPOS] = fp
+                    sf[j, TTF] = left - rest
+            end_w = sw + total
+            if not hit:
+                if sw >= w0 and end_w <= w_end:
+                    sf[j, S_WORK] += work
+                else:
+                    lo = sw if sw > w0 else w0
+                    hi = end_w if end_w < w_end else w_end
+                    if hi > lo:
+                        sf[j, S_WORK] += hi - lo
+            if always:
+                c = start + (end_w - start)
+            else:
+                dt = to_calendar(end_w, c_starts, c_cum, week) - start
+                c = start + (dt if dt > 0.0 else 0.0)
+            completed = c < t_end or (c == t_end and inclusive)
+            if record and started:
+                sst[j, S_ACTIVE] = 1
+                if sw - sf[j, S_PEND] > 1e-9 * (sw if sw > 1.0 else 1.0):
+                    if sst[j, S_OPEN]:
+                        k = ret[R_NPER]
+                        per_st[k] = j
+                        per_a[k] = sf[j, S_OPEN_START]
+                        per_b[k] = sf[j, S_PEND]
+                        ret[R_NPER] = k + 1
+                    sf[j, S_OPEN_START] = sw
+                    sst[j, S_OPEN] = 1
+            if completed:
+                sst[j, S_OPS] += 1
+                if record:
+                    sf[j, S_PEND] = end_w
+                    sst[j, S_ACTIVE] = 0
+            if j == k_st - 1:
+                leave = c
+                if completed:
+                    lst[L_FINISHED] += 1
+                    if c >= warm:
+                        lst[L_FIN_WIN] += 1
+                        lsf[L_LEAD] += c - rel
+                    if exits:
+                        ex_t[ret[R_NEXIT]] = c
+                        ret[R_NEXIT] += 1
+                    if stop_n > 0 and lst[L_FINISHED] == stop_n:
+                        ctl[T_END] = c
+                        ctl[INCLUSIVE] = 1.0
+                        we = to_working(c, c_starts, c_ends, c_cum, week)
+                        for q in range(k_st):
+                            sf[q, S_WE] = we
+                lo = rel if rel > warm else warm
+                hi = c if c < ctl[T_END] else ctl[T_END]
+                if hi > lo:
+                    lsf[L_WIP] += hi - lo
+            else:
+                nxt = i - sst[j, S_BUF] - 1  # the part whose leaving the next station frees a place
+                leave = c
+                if nxt >= 0:
+                    f = ring[sst[j + 1, S_RING] + (nxt & sst[j + 1, S_MASK])]
+                    if f > c:
+                        leave = f
+                if completed and leave != c:
+                    released = leave if always else to_working(leave, c_starts, c_ends, c_cum, week)
+                    lo = end_w if end_w > w0 else w0
+                    hi = released if released < w_end else w_end
+                    if hi > lo:
+                        sf[j, S_BLOCKED] += hi - lo
+            ring[sst[j, S_RING] + (i & sst[j, S_MASK])] = leave
+            sf[j, PREV] = leave
+            arrive = leave
+    ret[R_CODE] = PARTS_DONE
