@@ -144,7 +144,8 @@ def test_run_json_on_stdout_only_with_the_contract_keys(tmp_path: Path, capsys: 
     assert "Traceback" not in err
 
     assert data["scenario"] == "two lines"
-    assert data["engine"] == "des"
+    assert data["engine"] == "flow"  # auto: two serial lines are in the flow engine's class
+    assert "class" in data["engine_reason"]
     assert data["seed"] == 5
     assert data["replications"] == 3
     assert data["horizon_s"] == 6 * 3600.0

@@ -24,6 +24,7 @@ from rich.table import Table
 from twin.calendar import HOURS_PER_YEAR
 from twin.engine.model import VEHICLE_STATES
 from twin.errors import TwinError
+from twin.experiment import choose_engine
 from twin.experiment import plan as make_plan
 from twin.experiment import run_plan
 from twin.results import Results
@@ -63,6 +64,8 @@ ForceOpt = Annotated[bool, typer.Option(help="overwrite an existing --json file"
 NoFailuresOpt = Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")]
 WorkersOpt = Annotated[int | None, typer.Option(help="processes running replications in parallel (default: one per core, at most one per replication)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")]
+EngineOpt = Annotated[str, typer.Option(help="des (SimPy), flow (the compiled max-plus recursion: exact, for serial "
+                                             "lines) or auto (flow when the scenario is in its class)")]
 
 
 # ----------------------------------------------------------------------------------------------- run
@@ -78,11 +81,13 @@ def run(
     no_failures: NoFailuresOpt = False,
     parts: Annotated[int | None, typer.Option(help="end each replication once this many parts have left")] = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate a scenario and print its KPIs with 95% confidence intervals."""
     sc = load(scenario)
-    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures, parts=parts)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures, parts=parts, engine=engine)
+    _, why = choose_engine(sc, the_plan)
     target = _check_output(json_out, force)
     workers = _workers(workers, the_plan.reps)
     console = _err()
@@ -99,7 +104,7 @@ def run(
         _print_results(console, res)
         ops = res.station_operations
         console.print(f"[dim]{ops:,} station-operations in {wall:.2f} s wall ({ops / max(wall, 1e-9):,.0f} a second; "
-                      f"engine {res.engine}, {the_plan.reps} replications on {workers} process(es))[/dim]")
+                      f"engine {res.engine} ({why}), {the_plan.reps} replications on {workers} process(es))[/dim]")
     if target is not None:
         _write_json(target, res.to_dict())
 
@@ -243,6 +248,7 @@ def bottleneck(
     force: ForceOpt = False,
     no_failures: NoFailuresOpt = False,
     workers: WorkersOpt = None,
+    engine: EngineOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
     """Rank the stations by what a second of cycle time is worth (paired runs, common random numbers), beside
@@ -250,7 +256,8 @@ def bottleneck(
     from twin.analytics.bottleneck import analyse
 
     sc = load(scenario)
-    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, failures=not no_failures, engine=engine)
+    choose_engine(sc, the_plan)
     target = _check_output(json_out, force)
     png_path = _check_png(png, force)
     workers = _workers(workers, the_plan.reps)
@@ -357,6 +364,7 @@ def tune(
     json_out: JsonOpt = None,
     force: ForceOpt = False,
     workers: WorkersOpt = None,
+    engine: EngineOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
     """Find the cycle-time cuts that reach a throughput target at least total cost (a greedy on the paired
@@ -370,7 +378,8 @@ def tune(
         if buffers < 1:
             raise _Exit(2, f"--buffers {buffers}: must be >= 1")
         sc = load(scenario)
-        the_plan = make_plan(sc, hours, warmup_hours, reps, seed)
+        the_plan = make_plan(sc, hours, warmup_hours, reps, seed, engine=engine)
+        choose_engine(sc, the_plan)
         out = _check_output(json_out, force)
         placed = allocate_buffers(sc, the_plan, buffers, workers=_workers(workers, the_plan.reps))
         if not quiet:
@@ -389,7 +398,8 @@ def tune(
     assert target is not None
     per_hour = parse_target(target)
     sc = load(scenario)
-    the_plan = make_plan(sc, hours, warmup_hours, reps, seed)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, engine=engine)
+    choose_engine(sc, the_plan)
     out = _check_output(json_out, force)
     workers = _workers(workers, the_plan.reps)
     console = _err()

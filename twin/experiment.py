@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from twin.engine.des import simulate
+from twin.engine.flow import flow_problem, simulate_flow
 from twin.engine.model import ReplicationResult, RunConfig
 from twin.errors import EngineError
 from twin.results import Results
@@ -21,7 +22,7 @@ from twin.scenario import Scenario
 DEFAULT_HOURS = 168.0
 DEFAULT_WARMUP_SHARE = 0.1
 DEFAULT_REPS = 10
-ENGINES = ("des",)
+ENGINES = ("auto", "des", "flow")  # auto: flow when the scenario is in its class, else des
 
 Progress = Callable[[int, int], None]
 
@@ -34,7 +35,7 @@ class Plan:
     warmup_s: float
     reps: int
     seed: int
-    engine: str = "des"
+    engine: str = "auto"
     trace: bool = False
     failures: bool = True
     stop_after_parts: int | None = None
@@ -60,7 +61,7 @@ def plan(
     reps: int | None = None,
     seed: int | None = None,
     *,
-    engine: str = "des",
+    engine: str = "auto",
     trace: bool = False,
     failures: bool = True,
     parts: int | None = None,
@@ -87,14 +88,33 @@ def plan(
     return Plan(hours * 3600.0, warmup_hours * 3600.0, reps, seed, engine, trace, failures, parts)
 
 
-def _one(args: tuple[Scenario, RunConfig]) -> ReplicationResult:
-    scenario, config = args
-    return simulate(scenario, config)
+def choose_engine(scenario: Scenario, the_plan: Plan) -> tuple[str, str]:
+    """The engine that runs the plan, and why: `auto` takes flow when the scenario is in its class.
+
+    Raises EngineError when `flow` is asked for a scenario outside its class, naming the feature it cannot carry.
+    """
+    if the_plan.engine == "des":
+        return "des", "asked for"
+    problem = flow_problem(scenario, the_plan.config(0))
+    if the_plan.engine == "flow":
+        if problem is not None:
+            raise EngineError(f"{scenario.name}: the flow engine cannot carry {problem}; "
+                              "use --engine des, or auto to choose by itself")
+        return "flow", "asked for"
+    if problem is None:
+        return "flow", "auto: the scenario is in the flow engine's class"
+    return "des", f"auto: the flow engine cannot carry {problem}"
+
+
+def _one(args: tuple[Scenario, RunConfig, str]) -> ReplicationResult:
+    scenario, config, engine = args
+    return simulate_flow(scenario, config) if engine == "flow" else simulate(scenario, config)
 
 
 def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Progress | None = None) -> Results:
     """Run every replication of a plan and gather the results."""
-    jobs = [(scenario, the_plan.config(r)) for r in range(the_plan.reps)]
+    engine, why = choose_engine(scenario, the_plan)
+    jobs = [(scenario, the_plan.config(r), engine) for r in range(the_plan.reps)]
     done: list[ReplicationResult] = []
     if workers <= 1 or the_plan.reps == 1:
         for job in jobs:
@@ -118,7 +138,8 @@ def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Pro
         pool.shutdown()
     return Results(
         scenario=scenario,
-        engine=the_plan.engine,
+        engine=engine,
+        engine_reason=why,
         seed=the_plan.seed,
         horizon_s=the_plan.horizon_s,
         warmup_s=the_plan.warmup_s,
@@ -133,7 +154,7 @@ def run(
     reps: int | None = None,
     seed: int | None = None,
     *,
-    engine: str = "des",
+    engine: str = "auto",
     trace: bool = False,
     failures: bool = True,
     parts: int | None = None,

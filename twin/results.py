@@ -98,6 +98,7 @@ class Results:
     horizon_s: float
     warmup_s: float
     replications: tuple[ReplicationResult, ...]
+    engine_reason: str = ""  # why that engine ran (auto says whether the scenario is in the flow engine's class)
 
     # ------------------------------------------------------------------ per line
     @cached_property
@@ -249,6 +250,7 @@ class Results:
             "scenario": self.scenario.name,
             "source": self.scenario.source,
             "engine": self.engine,
+            "engine_reason": self.engine_reason,
             "seed": self.seed,
             "replications": len(self.replications),
             "horizon_s": self.horizon_s,

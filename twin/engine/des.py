@@ -795,6 +795,11 @@ class DesSimulation:
         cfg = self.config
         if self._stop is not None:
             self.env.run(until=simpy.AnyOf(self.env, [self._stop, self.env.timeout(cfg.horizon_s)]))
+            if self._stop.triggered and self.env.now < cfg.horizon_s:
+                # The run is measured up to and including the instant the last part left: what else happens at
+                # that instant happens too, whatever order the event queue holds it in.
+                while self.env.peek() <= self.env.now:
+                    self.env.step()
         else:
             self.env.run(until=cfg.horizon_s)
         end_s = min(self.env.now, cfg.horizon_s) if self._stop is not None else cfg.horizon_s

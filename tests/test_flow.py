@@ -1,0 +1,151 @@
+"""The flow engine equals the SimPy engine: the same departure times (to 1e-9 s) and the same measurements.
+
+Both engines read the same per-station streams in the same order, so on every scenario of the flow engine's class
+the two runs are the same sample path, not two samples of the same distribution. Hypothesis draws random serial
+lines (stations, distributions, cycle times, buffers including 0, parallel servers, busy-based failures, scrap,
+shift calendars, a part count that ends the run); the real lines of the class are compared as well.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import twin
+from tests.helpers import line, line_data
+from tests.test_properties import random_lines
+from tests.test_cli import cli
+from twin.engine.des import simulate
+from twin.engine.flow import FlowSimulation, flow_problem
+from twin.engine.model import ReplicationResult, RunConfig
+from twin.errors import EngineError
+from twin.experiment import plan, run_plan
+
+SAME = settings(max_examples=80, deadline=None, derandomize=True)
+FIELDS = ("end_s", "station_operations", "line_finished", "line_finished_total", "line_released", "line_scrapped",
+          "line_in_process", "line_working_s", "line_wip", "line_lead_time_s", "buffer_level", "buffer_capacity",
+          "shares")
+
+
+def both(sc: twin.Scenario, cfg: RunConfig) -> tuple[ReplicationResult, ReplicationResult]:
+    des = simulate(sc, RunConfig(**{**cfg.__dict__, "trace": True}))
+    flow = FlowSimulation(sc, cfg).run(exits=True)
+    return flow, des
+
+
+def assert_same(flow: ReplicationResult, des: ReplicationResult) -> None:
+    assert flow.trace is not None and des.trace is not None
+    np.testing.assert_array_equal(flow.trace.exit_line, des.trace.exit_line)
+    np.testing.assert_allclose(flow.trace.exit_s, des.trace.exit_s, rtol=0, atol=1e-9)
+    for name in FIELDS:
+        a, b = np.asarray(getattr(flow, name), float), np.asarray(getattr(des, name), float)
+        assert a.shape == b.shape, name
+        # sums of the same terms in another order: equal to rounding, relative to the window
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=name)
+    assert flow.buffer_names == des.buffer_names
+    assert flow.station_names == des.station_names
+    if des.active_periods is not None:
+        assert flow.active_periods is not None
+        for (fa, fb), (da, db) in zip(flow.active_periods, des.active_periods):
+            np.testing.assert_allclose(fa, da, rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(fb, db, rtol=1e-12, atol=1e-9)
+
+
+@SAME
+@given(random_lines(failures="busy"), st.integers(0, 3), st.sampled_from([None, None, 50, 400]),
+       st.booleans())
+def test_random_lines_give_the_same_sample_path(data: dict[str, Any], rep: int, parts: int | None,
+                                                 periods: bool) -> None:
+    sc = twin.from_dict(data)
+    assert flow_problem(sc) is None
+    cfg = RunConfig(horizon_s=6 * 3600.0, warmup_s=1800.0 if parts is None else 0.0, seed=sc.seed,
+                    replication=rep, stop_after_parts=parts, active_periods=periods)
+    assert_same(*both(sc, cfg))
+
+
+@SAME
+@given(st.data())
+def test_single_server_lines_take_the_plain_recursion_and_agree(data: st.DataObject) -> None:
+    raw = data.draw(random_lines(single_server=True, failures="busy", scrap=False))
+    sc = twin.from_dict(raw)
+    parts = data.draw(st.sampled_from([None, 30, 700]))
+    cfg = RunConfig(horizon_s=8 * 3600.0, warmup_s=0.0 if parts else 3600.0, seed=sc.seed, stop_after_parts=parts,
+                    active_periods=data.draw(st.booleans()))
+    assert_same(*both(sc, cfg))
+
+
+@pytest.mark.parametrize("name", ["wheel", "seats"])
+def test_real_lines_in_class_agree(name: str) -> None:
+    sc = twin.load(name)
+    assert flow_problem(sc) is None
+    cfg = RunConfig(horizon_s=168 * 3600.0, warmup_s=24 * 3600.0, seed=sc.seed, replication=1, active_periods=True)
+    assert_same(*both(sc, cfg))
+
+
+def test_benchmark_line_agrees_over_many_parts() -> None:
+    sc = twin.load("benchmarks/line20.toml")
+    cfg = RunConfig(horizon_s=1e9, seed=5, stop_after_parts=20_000)
+    flow, des = both(sc, cfg)
+    assert flow.line_finished_total[0] == 20_000
+    assert_same(flow, des)
+
+
+def test_deterministic_line_gives_the_proved_count() -> None:
+    # bottleneck 15 s, first part out at 57 s: 1 + floor((28800 - 57) / 15) = 1,917 parts in 8 h
+    sc = line([10, 12, 15, 11, 9], 2)
+    res = FlowSimulation(sc, RunConfig(horizon_s=8 * 3600.0)).run()
+    assert res.line_finished_total[0] == 1917
+
+
+@pytest.mark.parametrize(("name", "feature"), [("edrive", "assembly inputs"), ("jinhua", "transports"),
+                                                ("assembly", "a product mix")])
+def test_outside_the_class_the_feature_is_named(name: str, feature: str) -> None:
+    sc = twin.load(name)
+    problem = flow_problem(sc)
+    assert problem is not None and problem.startswith(feature)
+    with pytest.raises(EngineError, match=feature):
+        FlowSimulation(sc, RunConfig(horizon_s=3600.0))
+
+
+def test_calendar_failures_and_traces_are_outside_the_class() -> None:
+    sc = line([10, 10], 1, mtbf_s=600.0, mttr_s=60.0, failure_basis=["calendar", None])
+    assert "calendar-based failures" in str(flow_problem(sc))
+    assert flow_problem(sc, RunConfig(horizon_s=10.0, failures=False)) is None
+    assert "trace" in str(flow_problem(line([10]), RunConfig(horizon_s=10.0, trace=True)))
+
+
+def test_auto_takes_flow_in_class_and_des_outside() -> None:
+    flow_res = run_plan(line([10, 12], 1, dist="exp"), plan(line([10, 12], 1), hours=2, reps=2))
+    assert flow_res.engine == "flow" and "class" in flow_res.engine_reason
+    des_res = run_plan(twin.load("edrive"), plan(twin.load("edrive"), hours=2, warmup_hours=0, reps=1))
+    assert des_res.engine == "des" and "assembly inputs" in des_res.engine_reason
+
+
+def test_engines_give_the_same_results_through_the_experiment() -> None:
+    sc = twin.from_dict(line_data([10, 12, 9], [0, 2], dist="exp", servers=[1, 2, 1], scrap=[0.0, 0.05, 0.0],
+                                  mtbf_s=[None, 900.0, None], mttr_s=[None, 90.0, None]))
+    a = run_plan(sc, plan(sc, hours=10, reps=3, engine="flow")).to_dict()
+    b = run_plan(sc, plan(sc, hours=10, reps=3, engine="des")).to_dict()
+    assert a["engine"] == "flow" and b["engine"] == "des"
+    assert a["throughput"] == b["throughput"]  # counts: exactly equal
+
+
+def test_cli_engine_flow_outside_the_class_exits_2_naming_the_feature(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "run", "edrive", "--engine", "flow", "--hours", 1, "--warmup-hours", 0, "--reps", 1)
+    assert code == 2 and out == ""
+    assert "edrive" in err and "assembly inputs" in err and "--engine des" in err and "Traceback" not in err
+
+
+def test_cli_json_says_which_engine_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "run", "wheel", "--hours", 30, "--warmup-hours", 6, "--reps", 2, "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["engine"] == "flow" and "class" in data["engine_reason"]
+    assert "engine flow" in err
+    code, out, err = cli(capsys, "run", "wheel", "--engine", "nonsense", "--hours", 1, "--warmup-hours", 0)
+    assert code == 2 and "nonsense" in err and "auto, des, flow" in err
