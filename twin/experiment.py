@@ -9,7 +9,8 @@ replication order, so the output is the same either way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from twin.engine.des import simulate
@@ -121,6 +122,21 @@ def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Pro
             done.append(_one(job))
             if progress is not None:
                 progress(len(done), the_plan.reps)
+    elif engine == "flow":
+        # The flow kernels release the GIL: threads share the compiled code and the scenario, with no process
+        # start-up and no pickling; Ctrl-C sets `cancel`, which every run checks between two compiled calls.
+        cancel = threading.Event()
+        threads = ThreadPoolExecutor(max_workers=min(workers, the_plan.reps))
+        try:
+            for result in threads.map(lambda job: simulate_flow(job[0], job[1], cancel), jobs):
+                done.append(result)
+                if progress is not None:
+                    progress(len(done), the_plan.reps)
+        except BaseException:
+            cancel.set()
+            threads.shutdown(wait=True, cancel_futures=True)
+            raise
+        threads.shutdown()
     else:
         pool = ProcessPoolExecutor(max_workers=min(workers, the_plan.reps))
         try:

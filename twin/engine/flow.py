@@ -13,6 +13,7 @@ live in ring buffers as deep as a link. Recording active periods or exits adds O
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,12 +112,17 @@ class _Measured:
 class FlowSimulation:
     """One replication of a scenario on the flow engine. Build, `run()`, read the result."""
 
-    def __init__(self, scenario: Scenario, config: RunConfig) -> None:
+    def __init__(self, scenario: Scenario, config: RunConfig, cancel: threading.Event | None = None) -> None:
         problem = flow_problem(scenario, config)
         if problem is not None:
             raise EngineError(f"the flow engine cannot carry {problem}; use --engine des (or auto)")
         self.scenario = scenario
         self.config = config
+        self.cancel = cancel  # set by another thread to stop this run between two compiled calls
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise KeyboardInterrupt("the flow run was cancelled")
 
     # ------------------------------------------------------------------ building the state arrays
     def _build(self, t_end: float, inclusive: bool, stop_n: int) -> dict[str, np.ndarray]:
@@ -252,6 +258,7 @@ class FlowSimulation:
         pos_cols = {fk.PROC: (fk.P_POS, fk.P_LEN), fk.FAIL: (fk.F_POS, fk.F_LEN),
                     fk.REPAIR: (fk.R_POS, fk.R_LEN), fk.SCRAP: (fk.S_POS, fk.S_LEN)}
         while True:
+            self._check_cancel()
             fk.run_kernel(**a)
             ret = a["ret"]
             code = ret[fk.R_CODE]
@@ -315,6 +322,7 @@ class FlowSimulation:
         cum = np.array(cal._cum)
         base = 0
         while True:
+            self._check_cancel()
             fk.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal._work_per_week, cal.always_on,
                           per[0], per[1], per[2], ex_t)
@@ -477,6 +485,9 @@ class FlowSimulation:
         )
 
 
-def simulate_flow(scenario: Scenario, config: RunConfig) -> ReplicationResult:
-    """Run one replication of `scenario` on the flow engine (raises EngineError outside its class)."""
-    return FlowSimulation(scenario, config).run()
+def simulate_flow(scenario: Scenario, config: RunConfig, cancel: threading.Event | None = None) -> ReplicationResult:
+    """Run one replication of `scenario` on the flow engine (raises EngineError outside its class).
+
+    The compiled kernels release the GIL, so replications run in parallel threads; `cancel` stops a run early.
+    """
+    return FlowSimulation(scenario, config, cancel).run()
