@@ -4,7 +4,7 @@ Runs the 20-station exponential line of bench_engine.py (cycle 10 s, buffers 2) 
 alternating rounds and taking medians of CPU time: plain (state shares only), with active periods recorded as
 the run goes, and the analysis of those periods (average active period + shifting bottleneck). The overhead is the
 median over rounds of the ratio within a round (the machine's speed drifts between rounds). Prints a Markdown
-table. Run: python benchmarks/bench_bottleneck.py [--parts 10000] [--repeat 3]
+table. Run: python benchmarks/bench_bottleneck.py [--engine des|flow] [--parts 10000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 import twin
 from twin.analytics.active_period import average_active_period, periods_from_recorded, shifting_bottleneck
 from twin.engine.des import simulate
+from twin.engine.flow import simulate_flow
 
 
 def line(stations: int) -> twin.Scenario:
@@ -28,8 +29,11 @@ def main() -> None:
     ap.add_argument("--stations", type=int, default=20)
     ap.add_argument("--parts", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--engine", choices=("des", "flow"), default="des")
     args = ap.parse_args()
     sc = line(args.stations)
+    engine = simulate_flow if args.engine == "flow" else simulate
+    engine(sc, twin.RunConfig(horizon_s=1e12, stop_after_parts=100, active_periods=True))  # compile / warm up
     plain_t, rec_t, analysis_t = [], [], []
     periods = ops = 0
     for round_no in range(args.repeat):
@@ -37,7 +41,7 @@ def main() -> None:
         for record in (False, True) if round_no % 2 == 0 else (True, False):
             cfg = twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record)
             t0 = time.process_time()
-            res = simulate(sc, cfg)
+            res = engine(sc, cfg)
             dt = time.process_time() - t0
             ops = res.station_operations
             if not record:
@@ -54,7 +58,7 @@ def main() -> None:
     plain, rec, ana = (statistics.median(x) for x in (plain_t, rec_t, analysis_t))
     rec_ratio = statistics.median(r / p for r, p in zip(rec_t, plain_t))
     total_ratio = statistics.median((r + a) / p for r, a, p in zip(rec_t, analysis_t, plain_t))
-    print(f"## Active-period detection: {args.stations}-station exponential line, {args.parts:,} parts "
+    print(f"## Active-period detection, {args.engine} engine: {args.stations}-station exponential line, {args.parts:,} parts "
           f"({ops:,} station-operations), median of {args.repeat} rounds\n")
     print("| run | CPU s | vs plain |")
     print("|:--|--:|--:|")

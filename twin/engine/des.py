@@ -46,6 +46,24 @@ _BUSY, _BLOCKED, _IDLE = 0, 1, 2
 Part = tuple[float, int]  # (release time, variant index): the lead time starts at release
 
 
+class _Timeout(Event):
+    """simpy's Timeout with an event priority (see `_priorities`)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int) -> None:
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)
+
+
+def _fire(ev: Event, value: Any, priority: int) -> None:
+    """Event.succeed with an event priority."""
+    ev._ok = True
+    ev._value = value
+    ev.env.schedule(ev, priority)
+
+
 class _LineState:
     """Counters of one line: parts released, finished, scrapped; WIP integral; lead times."""
 
@@ -113,7 +131,7 @@ class _Link:
     """
 
     __slots__ = ("env", "name", "capacity", "slots", "occupied", "parts", "idle", "blocked", "area", "last", "area0",
-                 "watch", "free_on_take")
+                 "watch", "free_on_take", "consumer", "priority")
 
     def __init__(self, env: simpy.Environment, name: str, capacity: int, downstream_servers: int,
                  free_on_take: bool = False) -> None:
@@ -124,9 +142,11 @@ class _Link:
         self.occupied = 0
         self.parts: deque[Part] = deque()
         self.idle: deque[Event] = deque()  # downstream servers waiting for a part
-        self.blocked: deque[tuple[Event, Part]] = deque()  # upstream servers holding a finished part
+        self.blocked: deque[tuple[Event, Part, int]] = deque()  # upstream holders of a finished part, their priority
         self.watch: list[Event] = []  # kit consumers and vehicles waiting for arrivals
         self.free_on_take = free_on_take
+        self.consumer: Any = None  # the station or transport that takes parts out of it
+        self.priority = 1  # its consumer's event priority
         self.area = 0.0
         self.last = 0.0
         self.area0 = 0.0
@@ -157,32 +177,32 @@ class _Link:
     def _admit(self, part: Part) -> None:
         self.occupied += 1
         if self.idle:
-            self.idle.popleft().succeed(part)
+            _fire(self.idle.popleft(), part, self.priority)
         else:
             self.integrate()
             self.parts.append(part)
             if self.watch:
                 for ev in self.watch:
                     if not ev.triggered:
-                        ev.succeed()
+                        _fire(ev, None, self.priority)
                 self.watch.clear()
 
-    def offer(self, part: Part) -> Event | None:
+    def offer(self, part: Part, priority: int) -> Event | None:
         """Hand a finished part on; None if it went at once, else the event of its leaving (blocked till then)."""
         if self.occupied < self.slots:
             self._admit(part)
             return None
         ev = Event(self.env)
-        self.blocked.append((ev, part))
+        self.blocked.append((ev, part, priority))
         return ev
 
     def depart(self) -> None:
         """A part left the downstream station (or a kit took it): its slot goes to the first blocked part, if any."""
         self.occupied -= 1
         if self.blocked:
-            ev, part = self.blocked.popleft()
+            ev, part, priority = self.blocked.popleft()
             self._admit(part)
-            ev.succeed()
+            _fire(ev, None, priority)
 
 
 class _DownSchedule:
@@ -265,7 +285,7 @@ class _Station:
     __slots__ = ("spec", "index", "line", "servers", "cycle", "ttf", "ttr", "basis", "scrap", "inlink", "outlink",
                  "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units",
                  "feeds", "feed_names", "kit_qty", "scales", "starved_by", "n_active", "period_start",
-                 "period_end", "pending_end")
+                 "period_end", "pending_end", "priority")
 
     def __init__(self, spec: StationSpec, index: int, line: _LineState) -> None:
         self.spec = spec
@@ -294,12 +314,14 @@ class _Station:
         self.period_start = array("d")  # the station's active periods (all servers active), if recorded
         self.period_end = array("d")
         self.pending_end = -math.inf  # end of the last active period, until it is certain the period is over
+        self.priority = 1  # event priority: smaller downstream (see DesSimulation._priorities)
 
 
 class _Transport:
     """The vehicles of one transport link and what they measured."""
 
-    __slots__ = ("spec", "index", "dock", "stock", "lead", "back", "states", "delivered", "trips", "next_tick")
+    __slots__ = ("spec", "index", "dock", "stock", "lead", "back", "states", "delivered", "trips", "next_tick",
+                 "priority")
 
     def __init__(self, spec: TransportSpec, index: int) -> None:
         self.spec = spec
@@ -310,6 +332,7 @@ class _Transport:
         self.delivered = 0
         self.trips = 0
         self.next_tick = 0.0
+        self.priority = 1
 
 
 class _Mix:
@@ -411,6 +434,7 @@ class DesSimulation:
                 self._streams(st, line_spec.name)
                 if previous is not None:
                     link = _Link(self.env, f"{line_spec.name}/{previous.spec.name}", previous.spec.buffer, st.servers)
+                    link.consumer = st
                     previous.outlink = link
                     st.inlink = link
                     self.links.append(link)
@@ -420,6 +444,7 @@ class DesSimulation:
                     st.units.append(server)
                 previous = st
         self._wire(by_line)
+        self._priorities()
         for server in self.servers:
             st = server.station
             if st.ttf is not None and st.ttr is not None:
@@ -460,6 +485,7 @@ class DesSimulation:
             dock = _Link(self.env, f"{'+'.join(sources)}->{spec_t.name}", spec_t.dock or spec_t.batch, 0,
                          free_on_take=True)
             tr.dock = dock
+            dock.consumer = tr
             self.links.append(dock)
             for source in sources:
                 self._feeder_exit(by_line[source][-1], dock)
@@ -479,6 +505,7 @@ class DesSimulation:
                     sources = names_of(inp.source)
                     name = "+".join(sources)
                     link = _Link(self.env, f"{name}->{line_spec.name}/{st_spec.name}", stock, 0, free_on_take=True)
+                    link.consumer = st
                     self.links.append(link)
                     st.feeds.append(link)
                     st.feed_names.append(name)
@@ -496,6 +523,31 @@ class DesSimulation:
         if mix is not None:
             line = self.lines[line_index[mix.line]]
             line.mix = _Mix(mix, stream(cfg.seed, cfg.replication, mix.line, "__mix__", "mix"))
+
+    def _priorities(self) -> None:
+        """Event priorities: at one instant, events of stations nearer the end of the flow come first.
+
+        Simultaneous events are common with deterministic times; their order decides which of two parts finishing
+        at once moves on first, and so which server, part and draw go together. The rule "downstream first" (a place
+        freed downstream at time t is free for a part finishing upstream at t) is the one the flow engine applies
+        too, so both engines break ties alike. Priority = 1 + the number of hops to the end of the flow.
+        """
+        memo: dict[int, int] = {}
+
+        def hops(node: Any) -> int:
+            key = id(node)
+            if key not in memo:
+                link = node.outlink if isinstance(node, _Station) else node.stock
+                memo[key] = 0 if link is None or link.consumer is None else 1 + hops(link.consumer)
+            return memo[key]
+
+        for st in self.stations:
+            st.priority = 1 + hops(st)
+        for tr in self.transports:
+            tr.priority = 1 + hops(tr)
+        for link in self.links:
+            if link.consumer is not None:
+                link.priority = link.consumer.priority
 
     def _feeder_exit(self, last: _Station, link: _Link) -> None:
         last.outlink = link
@@ -520,8 +572,8 @@ class DesSimulation:
     # ------------------------------------------------------------------ the server process
     def _serve(self, server: _Server) -> Generator[Event, Any, None]:
         env = self.env
-        timeout = env.timeout
         st = server.station
+        priority = st.priority
         line = st.line
         inlink, outlink = st.inlink, st.outlink
         cycle = st.cycle
@@ -589,9 +641,9 @@ class DesSimulation:
                         st.period_end.append(st.pending_end)
                     st.period_start.append(start)
             if to_cal is None:
-                yield timeout(end - now)
+                yield _Timeout(env, end - now, priority)
             else:
-                yield timeout(max(to_cal(end) - now, 0.0))
+                yield _Timeout(env, max(to_cal(end) - now, 0.0), priority)
             if record:
                 if st.n_active == servers:
                     st.pending_end = end
@@ -611,7 +663,7 @@ class DesSimulation:
             elif outlink is None:
                 line.finish(part, env.now)
             else:
-                leaving = outlink.offer(part)
+                leaving = outlink.offer(part, priority)
                 if leaving is not None:
                     server.state = _BLOCKED
                     yield leaving
@@ -695,22 +747,22 @@ class DesSimulation:
                 while True:  # departures on a timetable every `every` s, one vehicle a departure
                     tick = max(tr.next_tick, math.ceil(env.now / every) * every)
                     tr.next_tick = tick + every
-                    yield env.timeout(tick - env.now)
+                    yield _Timeout(env, tick - env.now, tr.priority)
                     if dock.parts:
                         break
             load = [dock.take_freeing() for _ in range(min(batch, len(dock.parts)))]
             self._vehicle_state(tr, me, 0)
             tr.trips += 1
-            yield env.timeout(tr.lead())
+            yield _Timeout(env, tr.lead(), tr.priority)
             self._vehicle_state(tr, me, 1)
             for part in load:
-                leaving = stock.offer(part)
+                leaving = stock.offer(part, tr.priority)
                 if leaving is not None:
                     yield leaving
                 if env.now >= self.config.warmup_s:
                     tr.delivered += 1
             self._vehicle_state(tr, me, 2)
-            yield env.timeout(tr.back())
+            yield _Timeout(env, tr.back(), tr.priority)
             self._vehicle_state(tr, me, 3)
 
     def _vehicle_state(self, tr: _Transport, me: list[Any], state: int) -> None:

@@ -218,6 +218,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     ist[j, DONE] = 1
                     progress = True
                     break
+                do_admit = False
                 if tc == t:
                     # ---------------------------------------------------------------- completion
                     if ist[j, HAS_SCRAP] and ist[j, S_POS] >= ist[j, S_LEN]:
@@ -228,6 +229,23 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if exits and last and ret[R_NEXIT] >= ex_t.shape[0]:
                         ret[R_CODE] = GROW_EXITS
                         return
+                    # A finished part that finds a place downstream moves on in the same instant, before the
+                    # other events of that instant (as in the SimPy engine, where the offer is part of the
+                    # completion): decide that now, or wait until the next station's leave times tell.
+                    admit_now = False
+                    if not last and ist[j, BLK_CNT] == 0:
+                        will_scrap = False
+                        if ist[j, HAS_SCRAP]:
+                            will_scrap = d_scr[j * n_scr + ist[j, S_POS]] < fst[j, SCRAP_P]
+                        if not will_scrap:
+                            idx = ist[j, N_ADM] + 1 - ist[j, SLOTS]
+                            if idx <= 0:
+                                admit_now = True
+                            elif ist[j + 1, N_LEAVE] >= idx:
+                                admit_now = fr_t[ist[j + 1, FR_OFF] + (idx & ist[j + 1, FR_MASK])] <= t
+                            elif ist[j + 1, DONE] == 0:
+                                all_done = False
+                                break
                     s = _heap_pop(heap, soff, ist[j, HEAP_N], srv_c, srv_seq)
                     ist[j, HEAP_N] -= 1
                     ist[j, N_OPS] += 1
@@ -272,33 +290,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         k = (ist[j, BLK_HEAD] + ist[j, BLK_CNT]) % m
                         blk_srv[soff + k] = s
                         ist[j, BLK_CNT] += 1
+                        do_admit = admit_now
                 elif ta == t:
-                    # ---------------------------------------------------------------- admission downstream
-                    s = blk_srv[soff + ist[j, BLK_HEAD]]
-                    ist[j, BLK_HEAD] = (ist[j, BLK_HEAD] + 1) % m
-                    ist[j, BLK_CNT] -= 1
-                    n_a = ist[j, N_ADM] + 1
-                    ist[j, N_ADM] = n_a
-                    ar_t[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = t
-                    ar_rel[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = srv_rel[soff + s]
-                    fst[j, LAST_ADM] = t
-                    fst[j, AREA] += _tail(t_end, t, warm)
-                    if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
-                        released = t if always else to_working(t, c_starts, c_ends, c_cum, week)
-                        lo = srv_cw[soff + s]
-                        lo = lo if lo > w0 else w0
-                        hi = released if released < w_end else w_end
-                        if hi > lo:
-                            fst[j, BLOCKED] += hi - lo
-                    if not first:
-                        n_l = ist[j, N_LEAVE] + 1
-                        ist[j, N_LEAVE] = n_l
-                        fr_t[ist[j, FR_OFF] + (n_l & ist[j, FR_MASK])] = t
-                        fst[j, LAST_LEAVE] = t
-                    k = (ist[j, IDLE_HEAD] + ist[j, IDLE_CNT]) % m
-                    idle_srv[soff + k] = s
-                    idle_t[soff + k] = t
-                    ist[j, IDLE_CNT] += 1
+                    do_admit = True
                 else:
                     # ---------------------------------------------------------------- start
                     pp = ist[j, P_POS]
@@ -443,6 +437,33 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                 ret[R_NPER] = k + 1
                             fst[j, OPEN_START] = sw
                             ist[j, OPEN] = 1
+                if do_admit:
+                    # ---------------------------------------------------------------- admission downstream
+                    s = blk_srv[soff + ist[j, BLK_HEAD]]
+                    ist[j, BLK_HEAD] = (ist[j, BLK_HEAD] + 1) % m
+                    ist[j, BLK_CNT] -= 1
+                    n_a = ist[j, N_ADM] + 1
+                    ist[j, N_ADM] = n_a
+                    ar_t[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = t
+                    ar_rel[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = srv_rel[soff + s]
+                    fst[j, LAST_ADM] = t
+                    fst[j, AREA] += _tail(t_end, t, warm)
+                    if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
+                        released = t if always else to_working(t, c_starts, c_ends, c_cum, week)
+                        lo = srv_cw[soff + s]
+                        lo = lo if lo > w0 else w0
+                        hi = released if released < w_end else w_end
+                        if hi > lo:
+                            fst[j, BLOCKED] += hi - lo
+                    if not first:
+                        n_l = ist[j, N_LEAVE] + 1
+                        ist[j, N_LEAVE] = n_l
+                        fr_t[ist[j, FR_OFF] + (n_l & ist[j, FR_MASK])] = t
+                        fst[j, LAST_LEAVE] = t
+                    k = (ist[j, IDLE_HEAD] + ist[j, IDLE_CNT]) % m
+                    idle_srv[soff + k] = s
+                    idle_t[soff + k] = t
+                    ist[j, IDLE_CNT] += 1
                 progress = True
         if all_done:
             ret[R_CODE] = DONE_ALL
@@ -465,9 +486,9 @@ EXHAUSTED, PARTS_DONE = 5, 6
 
 @njit(cache=True, nogil=True)
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                   ex_t) -> None:
-    """run_serial for the commonest case — a round-the-clock line, no failures, nothing recorded but exits —
-    with the per-station state in flat local arrays: the same operations, in the same order, fewer of them."""
+                   per_st, per_a, per_b, ex_t) -> None:
+    """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
+    in flat local arrays: the same operations, in the same order, fewer of them."""
     k_st = sst.shape[0]
     width = d_proc.shape[0] // k_st
     warm = ctl[WARM]
@@ -480,6 +501,11 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     w0 = sf[:, S_W0].copy()
     w_end = sf[:, S_WE].copy()
     ops = sst[:, S_OPS].copy()
+    record = ctl[RECORD] > 0
+    pend = sf[:, S_PEND].copy()
+    open_start = sf[:, S_OPEN_START].copy()
+    is_open = sst[:, S_OPEN].copy()
+    active = sst[:, S_ACTIVE].copy()
     buf = sst[:, S_BUF].copy()
     r_off = sst[:, S_RING].copy()
     r_mask = sst[:, S_MASK].copy()
@@ -496,6 +522,9 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
             break
         if exits and ret[R_NEXIT] >= ex_t.shape[0]:
             code = GROW_EXITS
+            break
+        if record and ret[R_NPER] + k_st > per_a.shape[0]:
+            code = GROW_PERIODS
             break
         lst[L_RELEASED] += 1
         arrive = rel
@@ -519,8 +548,22 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     work_acc[j] += hi - lo
             c = start + (end_w - start)
             completed = c < t_end or (c == t_end and inclusive)
+            if record and (start < t_end or (start == t_end and inclusive)):
+                active[j] = 1
+                if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
+                    if is_open[j]:
+                        k = ret[R_NPER]
+                        per_st[k] = j
+                        per_a[k] = open_start[j]
+                        per_b[k] = pend[j]
+                        ret[R_NPER] = k + 1
+                    open_start[j] = start
+                    is_open[j] = 1
             if completed:
                 ops[j] += 1
+                if record:
+                    pend[j] = end_w
+                    active[j] = 0
             if j == last:
                 leave = c
                 if completed:
@@ -566,6 +609,10 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     sf[:, S_AREA] = area
     sf[:, S_WE] = w_end
     sst[:, S_OPS] = ops
+    sf[:, S_PEND] = pend
+    sf[:, S_OPEN_START] = open_start
+    sst[:, S_OPEN] = is_open
+    sst[:, S_ACTIVE] = active
     ret[R_CODE] = code
 
 
@@ -577,9 +624,9 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
     Column c of each station's row of `d_proc` is the processing time of part base + c.
     """
     k_st = sst.shape[0]
-    if always and ctl[RECORD] == 0 and sst[:, S_FAIL].sum() == 0:
+    if always and sst[:, S_FAIL].sum() == 0:
         _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                       ex_t)
+                       per_st, per_a, per_b, ex_t)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
