@@ -86,6 +86,13 @@ class _Draws:
         return rest + blocks * BLOCK
 
 
+def _by_station(per_st: np.ndarray, per_a: np.ndarray, per_b: np.ndarray, n: int
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The recorded periods (in the order they closed) grouped per station, each group in time order."""
+    a, b, bounds = fk.group_periods(per_st, per_a, per_b, n)
+    return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
+
+
 @dataclass
 class _Measured:
     """What a kernel measured in one replication, per station and per line, before it becomes a result."""
@@ -210,7 +217,7 @@ class FlowSimulation:
             cal_starts=np.concatenate(starts), cal_ends=np.concatenate(ends), cal_cum=np.concatenate(cums),
             cal_off=np.array(offs, dtype=np.int64), cal_coff=np.array(coffs, dtype=np.int64),
             cal_n=np.array(counts, dtype=np.int64), cal_week=np.array(weeks), cal_on=np.array(on, dtype=np.int64),
-            per_st=np.zeros(1024 if cfg.active_periods else 1, dtype=np.int64),
+            per_st=np.zeros(1024 if cfg.active_periods else 1, dtype=np.int32),
             per_a=np.zeros(1024 if cfg.active_periods else 1), per_b=np.zeros(1024 if cfg.active_periods else 1),
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
         )
@@ -272,7 +279,7 @@ class FlowSimulation:
                 ist[j, pc] = 0
             elif code == fk.GROW_PERIODS:
                 for key in ("per_st", "per_a", "per_b"):
-                    a[key] = np.concatenate((a[key], np.zeros_like(a[key])))
+                    a[key] = np.concatenate((a[key], np.empty_like(a[key])))
             elif code == fk.GROW_EXITS:
                 for key in ("ex_line", "ex_t"):
                     a[key] = np.concatenate((a[key], np.zeros_like(a[key])))
@@ -314,8 +321,8 @@ class FlowSimulation:
         ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
         ctl[fk.EXITS] = 1.0 if exits else 0.0
         ret = np.zeros(fk.NRET, dtype=np.int64)
-        per = [np.zeros(1024 if cfg.active_periods else 1, dtype=np.int64), np.zeros(1024 if cfg.active_periods else 1),
-               np.zeros(1024 if cfg.active_periods else 1)]
+        room = 1 << 16 if cfg.active_periods else 1
+        per = [np.empty(room, dtype=np.int32), np.empty(room), np.empty(room)]
         ex_t = np.zeros(4096 if exits else 1)
         starts = np.array([a for a, _ in cal.intervals])
         ends = np.array([b for _, b in cal.intervals])
@@ -339,7 +346,7 @@ class FlowSimulation:
                 sst[j, fk.S_RLEN] = repair.refill(j, int(sst[j, fk.S_RPOS]), int(sst[j, fk.S_RLEN]))
                 sst[j, fk.S_FPOS] = sst[j, fk.S_RPOS] = 0
             elif code == fk.GROW_PERIODS:
-                per = [np.concatenate((x, np.zeros_like(x))) for x in per]
+                per = [np.concatenate((x, np.empty_like(x))) for x in per]
             elif code == fk.GROW_EXITS:
                 ex_t = np.concatenate((ex_t, np.zeros_like(ex_t)))
             else:
@@ -363,13 +370,13 @@ class FlowSimulation:
         if cfg.active_periods:
             for p in parts:
                 sst, sf = p["sst"], p["sf"]
+                grouped = _by_station(p["per_st"], p["per_a"], p["per_b"], sst.shape[0])
                 for j in range(sst.shape[0]):
-                    mine = p["per_st"] == j
-                    start, end = p["per_a"][mine], p["per_b"][mine]
+                    start, end = grouped[j]
                     if sst[j, fk.S_OPEN]:
                         start = np.append(start, sf[j, fk.S_OPEN_START])
                         end = np.append(end, sf[j, fk.S_WE] if sst[j, fk.S_ACTIVE] else sf[j, fk.S_PEND])
-                    periods.append((start.astype(float), end.astype(float)))
+                    periods.append((start, end))
         sf_all = np.concatenate([p["sf"] for p in parts])
         lst = np.array([p["lst"] for p in parts])
         lsf = np.array([p["lsf"] for p in parts])
@@ -389,7 +396,7 @@ class FlowSimulation:
         blocked = fst[:, fk.BLOCKED].copy()
         periods: list[tuple[np.ndarray, np.ndarray]] = []
         k = int(a["ret"][fk.R_NPER])
-        per_st, per_a, per_b = a["per_st"][:k], a["per_a"][:k], a["per_b"][:k]
+        grouped = _by_station(a["per_st"][:k], a["per_a"][:k], a["per_b"][:k], n) if self.config.active_periods else []
         for j in range(n):
             w0, w_end = fst[j, fk.W0], fst[j, fk.WE]
             m = int(ist[j, fk.M])
@@ -400,12 +407,11 @@ class FlowSimulation:
                 if hi > lo:
                     blocked[j] += hi - lo
             if self.config.active_periods:
-                mine = per_st == j
-                start, end = per_a[mine], per_b[mine]
+                start, end = grouped[j]
                 if ist[j, fk.OPEN]:
                     start = np.append(start, fst[j, fk.OPEN_START])
                     end = np.append(end, w_end if ist[j, fk.N_ACTIVE] == m else fst[j, fk.PENDING_END])
-                periods.append((start.astype(float), end.astype(float)))
+                periods.append((start, end))
         exits = a["ctl"][fk.EXITS] > 0
         k = int(a["ret"][fk.R_NEXIT])
         return _Measured(

@@ -488,11 +488,14 @@ EXHAUSTED, PARTS_DONE = 5, 6
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
                    per_st, per_a, per_b, ex_t) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
-    in flat local arrays: the same operations, in the same order, fewer of them."""
+    in flat local arrays: the same operations, in the same order, fewer of them.
+
+    `per_a` (periods) and `ex_t` (exits) are None when not recorded: numba then compiles a version without that
+    code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be.
+    """
     k_st = sst.shape[0]
     width = d_proc.shape[0] // k_st
     warm = ctl[WARM]
-    exits = ctl[EXITS] > 0
     stop_n = int(ctl[STOP_N])
     prev = sf[:, PREV].copy()
     work_acc = sf[:, S_WORK].copy()
@@ -501,7 +504,6 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     w0 = sf[:, S_W0].copy()
     w_end = sf[:, S_WE].copy()
     ops = sst[:, S_OPS].copy()
-    record = ctl[RECORD] > 0
     pend = sf[:, S_PEND].copy()
     open_start = sf[:, S_OPEN_START].copy()
     is_open = sst[:, S_OPEN].copy()
@@ -520,12 +522,14 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
         if rel > t_end or (rel == t_end and not inclusive):
             code = DONE_ALL
             break
-        if exits and ret[R_NEXIT] >= ex_t.shape[0]:
-            code = GROW_EXITS
-            break
-        if record and ret[R_NPER] + k_st > per_a.shape[0]:
-            code = GROW_PERIODS
-            break
+        if ex_t is not None:
+            if ret[R_NEXIT] >= ex_t.shape[0]:
+                code = GROW_EXITS
+                break
+        if per_a is not None:
+            if ret[R_NPER] + k_st > per_a.shape[0]:
+                code = GROW_PERIODS
+                break
         lst[L_RELEASED] += 1
         arrive = rel
         col = i - base
@@ -548,22 +552,23 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     work_acc[j] += hi - lo
             c = start + (end_w - start)
             completed = c < t_end or (c == t_end and inclusive)
-            if record and (start < t_end or (start == t_end and inclusive)):
-                active[j] = 1
-                if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
-                    if is_open[j]:
-                        k = ret[R_NPER]
-                        per_st[k] = j
-                        per_a[k] = open_start[j]
-                        per_b[k] = pend[j]
-                        ret[R_NPER] = k + 1
-                    open_start[j] = start
-                    is_open[j] = 1
-            if completed:
-                ops[j] += 1
-                if record:
+            if per_a is not None:
+                if start < t_end or (start == t_end and inclusive):
+                    active[j] = 1
+                    if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
+                        if is_open[j]:
+                            k = ret[R_NPER]
+                            per_st[k] = j
+                            per_a[k] = open_start[j]
+                            per_b[k] = pend[j]
+                            ret[R_NPER] = k + 1
+                        open_start[j] = start
+                        is_open[j] = 1
+                if completed:
                     pend[j] = end_w
                     active[j] = 0
+            if completed:
+                ops[j] += 1
             if j == last:
                 leave = c
                 if completed:
@@ -571,7 +576,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     if c >= warm:
                         lst[L_FIN_WIN] += 1
                         lsf[L_LEAD] += c - rel
-                    if exits:
+                    if ex_t is not None:
                         ex_t[ret[R_NEXIT]] = c
                         ret[R_NEXIT] += 1
                     if stop_n > 0 and lst[L_FINISHED] == stop_n:
@@ -625,8 +630,19 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
     """
     k_st = sst.shape[0]
     if always and sst[:, S_FAIL].sum() == 0:
-        _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                       per_st, per_a, per_b, ex_t)
+        if ctl[RECORD] > 0:
+            if ctl[EXITS] > 0:
+                _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
+                               week, per_st, per_a, per_b, ex_t)
+            else:
+                _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
+                               week, per_st, per_a, per_b, None)
+        elif ctl[EXITS] > 0:
+            _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
+                           per_st, None, per_b, ex_t)
+        else:
+            _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
+                           per_st, None, per_b, None)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
@@ -795,3 +811,22 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
             sf[j, PREV] = leave
             arrive = leave
     ret[R_CODE] = PARTS_DONE
+
+
+@njit(cache=True, nogil=True)
+def group_periods(per_st, per_a, per_b, n_stations):
+    """Periods recorded in the order they closed, regrouped station by station (a counting sort: O(periods))."""
+    bounds = np.zeros(n_stations + 1, dtype=np.int64)
+    for k in range(per_st.shape[0]):
+        bounds[per_st[k] + 1] += 1
+    for j in range(n_stations):
+        bounds[j + 1] += bounds[j]
+    pos = bounds[:-1].copy()
+    out_a = np.empty(per_a.shape[0])
+    out_b = np.empty(per_b.shape[0])
+    for k in range(per_st.shape[0]):
+        j = per_st[k]
+        out_a[pos[j]] = per_a[k]
+        out_b[pos[j]] = per_b[k]
+        pos[j] += 1
+    return out_a, out_b, bounds
