@@ -11,7 +11,7 @@ A station with several servers is active only while **all** its servers are acti
 station has spare capacity and cannot be what holds the line back.
 
 Pure functions over arrays. Memory is O(stations + active periods): segments are merged into periods station by
-station, and the momentary bottleneck is found station by station over the periods' boundaries.
+station, and the momentary bottleneck is found by one compiled sweep over the periods' boundaries.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.analytics.sweep import momentary, sole_and_shifting
 from twin.engine.model import DOWN, WORKING, Trace
 
 ACTIVE_STATES = (WORKING, DOWN)
@@ -135,103 +136,26 @@ def average_active_period(periods: ActivePeriods) -> tuple[int, np.ndarray]:
 
 
 def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> ShiftingBottleneck:
-    """Momentary bottleneck over time and each station's sole and shifting shares of the window."""
+    """Momentary bottleneck over time and each station's sole and shifting shares of the window.
+
+    Between two consecutive period boundaries the momentary bottleneck is the station whose period covering that
+    stretch is the longest (ties: the lower station index); at each change of momentary bottleneck the overlap of
+    the two stations' periods is shifting time for both, the rest of a station's bottleneck time is sole. The sweep
+    is compiled (`twin.analytics.sweep`): O(periods x stations) time, O(periods) memory.
+    """
     lo, hi = window
     length = hi - lo
     k = periods.stations
-    pieces = _momentary(periods)
-    bottleneck_time = np.zeros(k)
-    mine: list[list[tuple[float, float]]] = [[] for _ in range(k)]
-    for a, b, s, _ in pieces:
-        bottleneck_time[s] += b - a
-        mine[s].append((a, b))
-    # Shifting: at each change of momentary bottleneck, the overlap of the two stations' periods counts for both.
-    shifting_sets: list[list[tuple[float, float]]] = [[] for _ in range(k)]
-    for (_, _, s1, i1), (_, _, s2, i2) in zip(pieces, pieces[1:]):
-        if s1 == s2:
-            continue
-        a = max(periods.start[s1][i1], periods.start[s2][i2])
-        b = min(periods.end[s1][i1], periods.end[s2][i2])
-        if b > a:
-            shifting_sets[s1].append((float(a), float(b)))
-            shifting_sets[s2].append((float(a), float(b)))
-    shifting = np.zeros(k)
-    sole = np.zeros(k)
-    for s in range(k):
-        merged = _union(shifting_sets[s])
-        shifting[s] = sum(b - a for a, b in merged)
-        sole[s] = bottleneck_time[s] - _overlap(mine[s], merged)
+    offsets = np.concatenate(([0], np.cumsum([len(a) for a in periods.start]))).astype(np.int64)
+    starts = np.concatenate([np.asarray(a, dtype=float) for a in periods.start]) if k else np.zeros(0)
+    ends = np.concatenate([np.asarray(b, dtype=float) for b in periods.end]) if k else np.zeros(0)
+    piece_a, piece_b, piece_s, piece_i = momentary(starts, ends, offsets)
+    sole, shifting = sole_and_shifting(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets)
     return ShiftingBottleneck(
         sole=sole / length,
         shifting=shifting / length,
         window_s=length,
-        timeline_start=np.array([p[0] for p in pieces]),
-        timeline_end=np.array([p[1] for p in pieces]),
-        timeline_station=np.array([p[2] for p in pieces], dtype=np.int32),
+        timeline_start=piece_a,
+        timeline_end=piece_b,
+        timeline_station=piece_s.astype(np.int32),
     )
-
-
-def _momentary(periods: ActivePeriods) -> list[tuple[float, float, int, int]]:
-    """The momentary bottleneck as pieces (from, to, station, period index), vectorised station by station.
-
-    Between consecutive period boundaries nothing changes; on each such elementary interval the bottleneck is the
-    station whose period covering it is the longest (ties: the lower station index). Memory O(periods).
-    """
-    k = periods.stations
-    if not any(len(s) for s in periods.start):
-        return []
-    sizes = [len(a) for a in periods.start]
-    points, where = np.unique(np.concatenate([*periods.start, *periods.end]), return_inverse=True)
-    offsets = np.cumsum([0, *sizes, *sizes])  # where[] holds every start, then every end, station by station
-    seg_a, seg_b = points[:-1], points[1:]
-    best_len = np.zeros(len(seg_a))
-    best_station = np.full(len(seg_a), -1)
-    best_index = np.full(len(seg_a), -1)
-    for s in range(k):
-        starts, ends = periods.start[s], periods.end[s]
-        if not len(starts):
-            continue
-        # period p covers the elementary intervals lo[p] .. hi[p]-1 (its ends are among the points)
-        lo, hi = where[offsets[s]:offsets[s + 1]], where[offsets[k + s]:offsets[k + s + 1]]
-        counts = hi - lo
-        period = np.repeat(np.arange(len(starts)), counts)
-        seg = np.arange(counts.sum()) + np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts)
-        length = (ends - starts)[period]
-        better = length > best_len[seg]
-        seg, period = seg[better], period[better]
-        best_len[seg] = length[better]
-        best_station[seg] = s
-        best_index[seg] = period
-    keep = best_station >= 0
-    seg_a, seg_b, st, idx = seg_a[keep], seg_b[keep], best_station[keep], best_index[keep]
-    if not len(seg_a):
-        return []
-    first = np.r_[True, (st[1:] != st[:-1]) | (idx[1:] != idx[:-1]) | (seg_a[1:] != seg_b[:-1])]
-    heads = np.flatnonzero(first)
-    tails = np.r_[heads[1:] - 1, len(seg_a) - 1]
-    return list(zip(seg_a[heads].tolist(), seg_b[tails].tolist(), st[heads].tolist(), idx[heads].tolist()))
-
-
-def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def _overlap(xs: list[tuple[float, float]], ys: list[tuple[float, float]]) -> float:
-    """Total length of the intersection of two sorted lists of disjoint intervals."""
-    i = j = 0
-    total = 0.0
-    while i < len(xs) and j < len(ys):
-        a, b = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
-        if b > a:
-            total += b - a
-        if xs[i][1] < ys[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total

@@ -1,0 +1,228 @@
+"""Compiled sweeps behind the shifting-bottleneck method: the momentary bottleneck over time, sole and shifting time.
+
+`twin.analytics.active_period` states the definitions; these numba kernels compute them with no per-period
+Python object, and the sweep jumps from one change of bottleneck to the next instead of visiting every period
+boundary: the flow engine makes millions of periods in a fraction of a second, and the analysis must not cost more
+than the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _build_max_trees(lengths: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per station, a segment tree of its periods' lengths (max over each node), for "first period after i that
+    is longer than L" in O(log n)."""
+    k = offsets.shape[0] - 1
+    width = np.ones(k, dtype=np.int64)
+    tree_off = np.zeros(k + 1, dtype=np.int64)
+    for s in range(k):
+        n = offsets[s + 1] - offsets[s]
+        while width[s] < n:
+            width[s] *= 2
+        tree_off[s + 1] = tree_off[s] + 2 * width[s]
+    tree = np.full(tree_off[k], -np.inf)
+    for s in range(k):
+        base, w = tree_off[s], width[s]
+        for i in range(offsets[s + 1] - offsets[s]):
+            tree[base + w + i] = lengths[offsets[s] + i]
+        for node in range(w - 1, 0, -1):
+            tree[base + node] = max(tree[base + 2 * node], tree[base + 2 * node + 1])
+    return tree, tree_off, width
+
+
+@njit(cache=True, nogil=True)
+def _first_longer(tree: np.ndarray, base: int, width: int, n: int, i: int, threshold: float, strict: bool) -> int:
+    """The first period index >= i of one station whose length is > threshold (>= if not strict), or -1."""
+    if i >= n:
+        return -1
+    # walk up from leaf i: look right of the path for the first subtree holding a qualifying value
+    node = width + i
+    while True:
+        v = tree[base + node]
+        if v > threshold or (not strict and v == threshold):
+            break
+        # go to the next subtree to the right at the lowest level possible
+        while node % 2 == 1:
+            node //= 2
+            if node == 0:
+                return -1
+        node += 1
+    # descend to the leftmost qualifying leaf
+    while node < width:
+        left = 2 * node
+        v = tree[base + left]
+        if v > threshold or (not strict and v == threshold):
+            node = left
+        else:
+            node = left + 1
+    idx = node - width
+    return idx if idx < n else -1
+
+
+@njit(cache=True, nogil=True)
+def momentary(starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The momentary bottleneck as pieces (from, to, station, period index within the station).
+
+    Station s owns periods offsets[s]..offsets[s+1]-1 of `starts`/`ends`, sorted and disjoint. On every stretch
+    between two period boundaries the bottleneck is the station whose covering period is the longest (ties: the
+    lower station index). Rather than visit every boundary, the sweep jumps: while station b's period p is the
+    longest, the bottleneck can only change when p ends or when a period that beats p starts, and the first such
+    period of each station is found in its segment tree of lengths. Cost O(pieces x stations x log periods).
+    """
+    k = offsets.shape[0] - 1
+    lengths = ends - starts
+    tree, tree_off, width = _build_max_trees(lengths, offsets)
+    cap = 16
+    out_a = np.empty(cap)
+    out_b = np.empty(cap)
+    out_s = np.empty(cap, dtype=np.int64)
+    out_i = np.empty(cap, dtype=np.int64)
+    n_out = 0
+    x = np.inf
+    for s in range(k):
+        if offsets[s + 1] > offsets[s] and starts[offsets[s]] < x:
+            x = starts[offsets[s]]
+    while x < np.inf:
+        # the longest period covering x (start <= x < end); ties: the lower station
+        best = -1
+        best_p = -1
+        best_len = 0.0
+        for s in range(k):
+            lo, hi = offsets[s], offsets[s + 1]
+            p = lo + np.searchsorted(starts[lo:hi], x, side="right") - 1
+            if p >= lo and ends[p] > x and lengths[p] > best_len:
+                best, best_p, best_len = s, p, lengths[p]
+        if best < 0:  # nobody active: jump to the next start
+            nx = np.inf
+            for s in range(k):
+                lo, hi = offsets[s], offsets[s + 1]
+                q = lo + np.searchsorted(starts[lo:hi], x, side="right")
+                if q < hi and starts[q] < nx:
+                    nx = starts[q]
+            x = nx
+            continue
+        e = ends[best_p]
+        # the first period after x that beats the best before it ends
+        nx = e
+        for s in range(k):
+            lo, hi = offsets[s], offsets[s + 1]
+            q = np.searchsorted(starts[lo:hi], x, side="right")
+            f = _first_longer(tree, tree_off[s], width[s], hi - lo, q, best_len, s >= best)
+            if f >= 0 and starts[lo + f] < nx:
+                nx = starts[lo + f]
+        idx = best_p - offsets[best]
+        if n_out > 0 and out_s[n_out - 1] == best and out_i[n_out - 1] == idx and out_b[n_out - 1] == x:
+            out_b[n_out - 1] = nx
+        else:
+            if n_out == cap:
+                cap *= 2
+                out_a = np.concatenate((out_a, np.empty(cap - n_out)))
+                out_b = np.concatenate((out_b, np.empty(cap - n_out)))
+                out_s = np.concatenate((out_s, np.empty(cap - n_out, dtype=np.int64)))
+                out_i = np.concatenate((out_i, np.empty(cap - n_out, dtype=np.int64)))
+            out_a[n_out] = x
+            out_b[n_out] = nx
+            out_s[n_out] = best
+            out_i[n_out] = idx
+            n_out += 1
+        x = nx
+    return out_a[:n_out], out_b[:n_out], out_s[:n_out], out_i[:n_out]
+
+
+@njit(cache=True, nogil=True)
+def sole_and_shifting(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndarray, piece_i: np.ndarray,
+                      starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds each station was the sole and the shifting bottleneck.
+
+    At each change of momentary bottleneck, the overlap of the two stations' periods is shifting time for both;
+    a station's sole time is its bottleneck time outside its (merged) shifting time.
+    """
+    k = offsets.shape[0] - 1
+    n = piece_a.shape[0]
+    bottleneck = np.zeros(k)
+    for q in range(n):
+        bottleneck[piece_s[q]] += piece_b[q] - piece_a[q]
+    # shifting intervals, two per change, gathered per station
+    sh_s = np.empty(2 * n, dtype=np.int64)
+    sh_a = np.empty(2 * n)
+    sh_b = np.empty(2 * n)
+    m = 0
+    for q in range(n - 1):
+        s1, s2 = piece_s[q], piece_s[q + 1]
+        if s1 == s2:
+            continue
+        p1, p2 = offsets[s1] + piece_i[q], offsets[s2] + piece_i[q + 1]
+        a = max(starts[p1], starts[p2])
+        b = min(ends[p1], ends[p2])
+        if b > a:
+            sh_s[m], sh_a[m], sh_b[m] = s1, a, b
+            sh_s[m + 1], sh_a[m + 1], sh_b[m + 1] = s2, a, b
+            m += 2
+    # group the shifting intervals and the pieces by station (counting sorts keep each group in time order)
+    sh_bounds = np.zeros(k + 1, dtype=np.int64)
+    for q in range(m):
+        sh_bounds[sh_s[q] + 1] += 1
+    pc_bounds = np.zeros(k + 1, dtype=np.int64)
+    for q in range(n):
+        pc_bounds[piece_s[q] + 1] += 1
+    for s in range(k):
+        sh_bounds[s + 1] += sh_bounds[s]
+        pc_bounds[s + 1] += pc_bounds[s]
+    sh_pos = sh_bounds[:-1].copy()
+    g_a = np.empty(m)
+    g_b = np.empty(m)
+    for q in range(m):
+        s = sh_s[q]
+        g_a[sh_pos[s]] = sh_a[q]
+        g_b[sh_pos[s]] = sh_b[q]
+        sh_pos[s] += 1
+    pc_pos = pc_bounds[:-1].copy()
+    mine = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        s = piece_s[q]
+        mine[pc_pos[s]] = q
+        pc_pos[s] += 1
+    shifting = np.zeros(k)
+    sole = np.zeros(k)
+    ua = np.empty(m)
+    ub = np.empty(m)
+    for s in range(k):
+        a_s = g_a[sh_bounds[s]:sh_bounds[s + 1]]
+        b_s = g_b[sh_bounds[s]:sh_bounds[s + 1]]
+        order = np.argsort(a_s, kind="mergesort")  # nearly sorted already
+        # union of the station's shifting intervals (equal starts in any order give the same union)
+        u = 0
+        for q in range(order.shape[0]):
+            a0, b0 = a_s[order[q]], b_s[order[q]]
+            if u > 0 and a0 <= ub[u - 1]:
+                if b0 > ub[u - 1]:
+                    ub[u - 1] = b0
+            else:
+                ua[u] = a0
+                ub[u] = b0
+                u += 1
+        total = 0.0
+        for q in range(u):
+            total += ub[q] - ua[q]
+        shifting[s] = total
+        # overlap of the station's bottleneck pieces (in time order) with its merged shifting time
+        lo, hi = pc_bounds[s], pc_bounds[s + 1]
+        i = lo
+        j = 0
+        inter = 0.0
+        while i < hi and j < u:
+            x0 = max(piece_a[mine[i]], ua[j])
+            x1 = min(piece_b[mine[i]], ub[j])
+            if x1 > x0:
+                inter += x1 - x0
+            if piece_b[mine[i]] < ub[j]:
+                i += 1
+            else:
+                j += 1
+        sole[s] = bottleneck[s] - inter
+    return sole, shifting
