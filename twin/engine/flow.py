@@ -20,6 +20,7 @@ import numpy as np
 
 from twin.calendar import Calendar
 from twin.engine import flow_kernel as fk
+from twin.engine import flow_serial as fs
 from twin.engine.model import ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
 from twin.scenario import Scenario
@@ -292,15 +293,15 @@ class FlowSimulation:
         line = self.scenario.spec.lines[li]
         cal = self.calendars[li]
         k = len(line.stations)
-        sst = np.zeros((k, fk.NSI), dtype=np.int64)
-        sf = np.zeros((k, fk.NSF))
-        sf[:, fk.S_W0] = cal.to_working(cfg.warmup_s)
-        sf[:, fk.S_WE] = cal.to_working(t_end)
-        sf[:, fk.S_PEND] = -math.inf
+        sst = np.zeros((k, fs.NSI), dtype=np.int64)
+        sf = np.zeros((k, fs.NSF))
+        sf[:, fs.S_W0] = cal.to_working(cfg.warmup_s)
+        sf[:, fs.S_WE] = cal.to_working(t_end)
+        sf[:, fs.S_PEND] = -math.inf
         offset = 0
         for j, st in enumerate(line.stations):
             size = _pow2(line.stations[j - 1].buffer + 2) if j > 0 else 1
-            sst[j, fk.S_RING], sst[j, fk.S_MASK], sst[j, fk.S_BUF] = offset, size - 1, st.buffer
+            sst[j, fs.S_RING], sst[j, fs.S_MASK], sst[j, fs.S_BUF] = offset, size - 1, st.buffer
             offset += size
         ring = np.zeros(offset)
         proc = _Draws(k, 8 * BLOCK)
@@ -308,14 +309,14 @@ class FlowSimulation:
         for j, st in enumerate(line.stations):
             self._sources(j, line.name, st, proc, fail, repair, None)
             if fail.sources[j] is not None:
-                sst[j, fk.S_FAIL] = 1
-                sst[j, fk.S_FLEN] = fail.refill(j, 0, 0)
-                sst[j, fk.S_RLEN] = repair.refill(j, 0, 0)
-                sf[j, fk.TTF] = fail.values[j * fail.capacity]
-                sst[j, fk.S_FPOS] = 1
+                sst[j, fs.S_FAIL] = 1
+                sst[j, fs.S_FLEN] = fail.refill(j, 0, 0)
+                sst[j, fs.S_RLEN] = repair.refill(j, 0, 0)
+                sf[j, fs.TTF] = fail.values[j * fail.capacity]
+                sst[j, fs.S_FPOS] = 1
             proc.refill(j, 0, 0)
-        lst = np.zeros(fk.NLS, dtype=np.int64)
-        lsf = np.zeros(fk.NLSF)
+        lst = np.zeros(fs.NLS, dtype=np.int64)
+        lsf = np.zeros(fs.NLSF)
         ctl = np.zeros(fk.NCTL)
         ctl[fk.T_END], ctl[fk.WARM], ctl[fk.STOP_N] = t_end, cfg.warmup_s, stop_n
         ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
@@ -330,21 +331,21 @@ class FlowSimulation:
         base = 0
         while True:
             self._check_cancel()
-            fk.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
+            fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal._work_per_week, cal.always_on,
                           per[0], per[1], per[2], ex_t)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 break
-            if code == fk.PARTS_DONE:
+            if code == fs.PARTS_DONE:
                 base += proc.capacity
                 for j in range(k):
                     proc.refill(j, proc.capacity, proc.capacity)
             elif code == fk.REFILL:
                 j = int(ret[fk.R_STATION])
-                sst[j, fk.S_FLEN] = fail.refill(j, int(sst[j, fk.S_FPOS]), int(sst[j, fk.S_FLEN]))
-                sst[j, fk.S_RLEN] = repair.refill(j, int(sst[j, fk.S_RPOS]), int(sst[j, fk.S_RLEN]))
-                sst[j, fk.S_FPOS] = sst[j, fk.S_RPOS] = 0
+                sst[j, fs.S_FLEN] = fail.refill(j, int(sst[j, fs.S_FPOS]), int(sst[j, fs.S_FLEN]))
+                sst[j, fs.S_RLEN] = repair.refill(j, int(sst[j, fs.S_RPOS]), int(sst[j, fs.S_RLEN]))
+                sst[j, fs.S_FPOS] = sst[j, fs.S_RPOS] = 0
             elif code == fk.GROW_PERIODS:
                 per = [np.concatenate((x, np.empty_like(x))) for x in per]
             elif code == fk.GROW_EXITS:
@@ -373,19 +374,19 @@ class FlowSimulation:
                 grouped = _by_station(p["per_st"], p["per_a"], p["per_b"], sst.shape[0])
                 for j in range(sst.shape[0]):
                     start, end = grouped[j]
-                    if sst[j, fk.S_OPEN]:
-                        start = np.append(start, sf[j, fk.S_OPEN_START])
-                        end = np.append(end, sf[j, fk.S_WE] if sst[j, fk.S_ACTIVE] else sf[j, fk.S_PEND])
+                    if sst[j, fs.S_OPEN]:
+                        start = np.append(start, sf[j, fs.S_OPEN_START])
+                        end = np.append(end, sf[j, fs.S_WE] if sst[j, fs.S_ACTIVE] else sf[j, fs.S_PEND])
                     periods.append((start, end))
         sf_all = np.concatenate([p["sf"] for p in parts])
         lst = np.array([p["lst"] for p in parts])
         lsf = np.array([p["lsf"] for p in parts])
         return _Measured(
-            end_s=end_s, working=sf_all[:, fk.S_WORK], blocked=sf_all[:, fk.S_BLOCKED], down=sf_all[:, fk.S_DOWN],
-            w0=sf_all[:, fk.S_W0], w_end=sf_all[:, fk.S_WE], periods=periods if cfg.active_periods else None,
-            released=lst[:, fk.L_RELEASED], finished=lst[:, fk.L_FINISHED], finished_win=lst[:, fk.L_FIN_WIN],
-            scrapped=np.zeros(len(parts), dtype=np.int64), lead_sum=lsf[:, fk.L_LEAD], wip_area=lsf[:, fk.L_WIP],
-            area=sf_all[:, fk.S_AREA], ops=int(sum(p["sst"][:, fk.S_OPS].sum() for p in parts)),
+            end_s=end_s, working=sf_all[:, fs.S_WORK], blocked=sf_all[:, fs.S_BLOCKED], down=sf_all[:, fs.S_DOWN],
+            w0=sf_all[:, fs.S_W0], w_end=sf_all[:, fs.S_WE], periods=periods if cfg.active_periods else None,
+            released=lst[:, fs.L_RELEASED], finished=lst[:, fs.L_FINISHED], finished_win=lst[:, fs.L_FIN_WIN],
+            scrapped=np.zeros(len(parts), dtype=np.int64), lead_sum=lsf[:, fs.L_LEAD], wip_area=lsf[:, fs.L_WIP],
+            area=sf_all[:, fs.S_AREA], ops=int(sum(p["sst"][:, fs.S_OPS].sum() for p in parts)),
             exit_line=np.concatenate([np.full(len(p["ex_t"]), li) for li, p in enumerate(parts)]) if exits else None,
             exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None)
 

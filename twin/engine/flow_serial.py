@@ -1,0 +1,352 @@
+"""The flow engine's plain recursion for lines of single servers without scrap (see `twin.engine.flow_kernel`).
+
+Part i is then the i-th part at every station, so D[j][i] = max(max(D[j-1][i], D[j][i-1]) + S[j][i],
+D[j+1][i - b_j - 1]) needs no event ordering at all: one pass over the parts, one over the stations inside it.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from twin.engine.flow_kernel import (
+    DONE_ALL, EXITS, GROW_EXITS, GROW_PERIODS, INCLUSIVE, R_CODE, R_NEXIT, R_NPER, R_STATION, RECORD, REFILL,
+    STOP_N, T_END, WARM, to_calendar, to_working,
+)
+
+# per-station state: columns of `sst` (int) and `sf` (float); per line: `lst`, `lsf`
+PREV, TTF, S_WORK, S_BLOCKED, S_DOWN, S_AREA, S_W0, S_WE, S_PEND, S_OPEN_START, NSF = range(11)
+S_OPS, S_FPOS, S_FLEN, S_RPOS, S_RLEN, S_OPEN, S_ACTIVE, S_RING, S_MASK, S_BUF, S_FAIL, NSI = range(12)
+L_RELEASED, L_FINISHED, L_FIN_WIN, L_PART, NLS = range(5)
+L_LEAD, L_WIP, NLSF = range(3)
+EXHAUSTED, PARTS_DONE = 5, 6
+
+
+@njit(cache=True, nogil=True)
+def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
+                   per_st, per_a, per_b, ex_t) -> None:
+    """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
+    in flat local arrays: the same operations, in the same order, fewer of them.
+
+    `per_a` (periods) and `ex_t` (exits) are None when not recorded: numba then compiles a version without that
+    code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be.
+    """
+    k_st = sst.shape[0]
+    width = d_proc.shape[0] // k_st
+    warm = ctl[WARM]
+    stop_n = int(ctl[STOP_N])
+    prev = sf[:, PREV].copy()
+    work_acc = sf[:, S_WORK].copy()
+    blocked = sf[:, S_BLOCKED].copy()
+    area = sf[:, S_AREA].copy()
+    w0 = sf[:, S_W0].copy()
+    w_end = sf[:, S_WE].copy()
+    ops = sst[:, S_OPS].copy()
+    pend = sf[:, S_PEND].copy()
+    open_start = sf[:, S_OPEN_START].copy()
+    is_open = sst[:, S_OPEN].copy()
+    active = sst[:, S_ACTIVE].copy()
+    buf = sst[:, S_BUF].copy()
+    r_off = sst[:, S_RING].copy()
+    r_mask = sst[:, S_MASK].copy()
+    last = k_st - 1
+    i0 = lst[L_PART]
+    code = PARTS_DONE
+    t_end = ctl[T_END]
+    inclusive = ctl[INCLUSIVE] > 0
+    i = i0
+    while i < n_parts:
+        rel = prev[0]
+        if rel > t_end or (rel == t_end and not inclusive):
+            code = DONE_ALL
+            break
+        if ex_t is not None:
+            if ret[R_NEXIT] >= ex_t.shape[0]:
+                code = GROW_EXITS
+                break
+        if per_a is not None:
+            if ret[R_NPER] + k_st > per_a.shape[0]:
+                code = GROW_PERIODS
+                break
+        lst[L_RELEASED] += 1
+        arrive = rel
+        col = i - base
+        for j in range(k_st):
+            p = prev[j]
+            start = arrive if arrive > p else p
+            if j > 0:
+                lo = arrive if arrive > warm else warm
+                hi = start if start < t_end else t_end
+                if hi > lo:
+                    area[j - 1] += hi - lo
+            work = d_proc[j * width + col]
+            end_w = start + work
+            if start >= w0[j] and end_w <= w_end[j]:
+                work_acc[j] += work
+            else:
+                lo = start if start > w0[j] else w0[j]
+                hi = end_w if end_w < w_end[j] else w_end[j]
+                if hi > lo:
+                    work_acc[j] += hi - lo
+            c = start + (end_w - start)
+            completed = c < t_end or (c == t_end and inclusive)
+            if per_a is not None:
+                if start < t_end or (start == t_end and inclusive):
+                    active[j] = 1
+                    if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
+                        if is_open[j]:
+                            k = ret[R_NPER]
+                            per_st[k] = j
+                            per_a[k] = open_start[j]
+                            per_b[k] = pend[j]
+                            ret[R_NPER] = k + 1
+                        open_start[j] = start
+                        is_open[j] = 1
+                if completed:
+                    pend[j] = end_w
+                    active[j] = 0
+            if completed:
+                ops[j] += 1
+            if j == last:
+                leave = c
+                if completed:
+                    lst[L_FINISHED] += 1
+                    if c >= warm:
+                        lst[L_FIN_WIN] += 1
+                        lsf[L_LEAD] += c - rel
+                    if ex_t is not None:
+                        ex_t[ret[R_NEXIT]] = c
+                        ret[R_NEXIT] += 1
+                    if stop_n > 0 and lst[L_FINISHED] == stop_n:
+                        t_end = c
+                        inclusive = True
+                        ctl[T_END] = c
+                        ctl[INCLUSIVE] = 1.0
+                        we = to_working(c, c_starts, c_ends, c_cum, week)
+                        for q in range(k_st):
+                            w_end[q] = we
+                lo = rel if rel > warm else warm
+                hi = c if c < t_end else t_end
+                if hi > lo:
+                    lsf[L_WIP] += hi - lo
+            else:
+                leave = c
+                nxt = i - buf[j] - 1
+                if nxt >= 0:
+                    f = ring[r_off[j + 1] + (nxt & r_mask[j + 1])]
+                    if f > c:
+                        leave = f
+                if completed and leave != c:
+                    lo = end_w if end_w > w0[j] else w0[j]
+                    hi = leave if leave < w_end[j] else w_end[j]
+                    if hi > lo:
+                        blocked[j] += hi - lo
+            ring[r_off[j] + (i & r_mask[j])] = leave
+            prev[j] = leave
+            arrive = leave
+        i += 1
+    lst[L_PART] = i
+    sf[:, PREV] = prev
+    sf[:, S_WORK] = work_acc
+    sf[:, S_BLOCKED] = blocked
+    sf[:, S_AREA] = area
+    sf[:, S_WE] = w_end
+    sst[:, S_OPS] = ops
+    sf[:, S_PEND] = pend
+    sf[:, S_OPEN_START] = open_start
+    sst[:, S_OPEN] = is_open
+    sst[:, S_ACTIVE] = active
+    ret[R_CODE] = code
+
+
+@njit(cache=True, nogil=True)
+def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
+               c_starts, c_ends, c_cum, week, always, per_st, per_a, per_b, ex_t) -> None:
+    """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
+
+    Column c of each station's row of `d_proc` is the processing time of part base + c.
+    """
+    k_st = sst.shape[0]
+    if always and sst[:, S_FAIL].sum() == 0:
+        if ctl[RECORD] > 0:
+            if ctl[EXITS] > 0:
+                _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
+                               week, per_st, per_a, per_b, ex_t)
+            else:
+                _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
+                               week, per_st, per_a, per_b, None)
+        elif ctl[EXITS] > 0:
+            _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
+                           per_st, None, per_b, ex_t)
+        else:
+            _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
+                           per_st, None, per_b, None)
+        return
+    width = d_proc.shape[0] // k_st
+    n_ttf = d_ttf.shape[0] // k_st
+    n_ttr = d_ttr.shape[0] // k_st
+    warm = ctl[WARM]
+    record = ctl[RECORD] > 0
+    exits = ctl[EXITS] > 0
+    stop_n = int(ctl[STOP_N])
+    i0 = lst[L_PART]
+    for i in range(i0, n_parts):
+        t_end = ctl[T_END]
+        inclusive = ctl[INCLUSIVE] > 0
+        rel = sf[0, PREV]
+        if rel > t_end or (rel == t_end and not inclusive):
+            ret[R_CODE] = DONE_ALL
+            return
+        # room for what this part may record, and failure draws for a few failures at each station
+        if record and ret[R_NPER] + k_st > per_a.shape[0]:
+            ret[R_CODE] = GROW_PERIODS
+            return
+        if exits and ret[R_NEXIT] >= ex_t.shape[0]:
+            ret[R_CODE] = GROW_EXITS
+            return
+        for j in range(k_st):
+            if sst[j, S_FAIL] and (sst[j, S_FLEN] - sst[j, S_FPOS] < 64 or sst[j, S_RLEN] - sst[j, S_RPOS] < 64):
+                ret[R_CODE] = REFILL
+                ret[R_STATION] = j
+                return
+        lst[L_PART] = i + 1
+        lst[L_RELEASED] += 1
+        arrive = rel
+        col = i - base
+        for j in range(k_st):
+            start = arrive if arrive > sf[j, PREV] else sf[j, PREV]
+            started = start < t_end or (start == t_end and inclusive)
+            if j > 0:  # waiting in the buffer before j
+                lo = arrive if arrive > warm else warm
+                hi = start if start < t_end else t_end
+                if hi > lo:
+                    sf[j - 1, S_AREA] += hi - lo
+            w0 = sf[j, S_W0]
+            w_end = sf[j, S_WE]
+            sw = start if always else to_working(start, c_starts, c_ends, c_cum, week)
+            work = d_proc[j * width + col]
+            total = work
+            hit = False
+            if sst[j, S_FAIL]:
+                left = sf[j, TTF]
+                if left >= work:
+                    sf[j, TTF] = left - work
+                else:
+                    hit = True
+                    fp = sst[j, S_FPOS]
+                    rp = sst[j, S_RPOS]
+                    lft = left
+                    rst = work
+                    while lft < rst:
+                        if rp >= sst[j, S_RLEN] or fp >= sst[j, S_FLEN]:
+                            ret[R_CODE] = EXHAUSTED
+                            return
+                        total += d_ttr[j * n_ttr + rp]
+                        rp += 1
+                        rst -= lft
+                        lft = d_ttf[j * n_ttf + fp]
+                        fp += 1
+                    end_w = sw + total
+                    rp = sst[j, S_RPOS]
+                    fp = sst[j, S_FPOS]
+                    chunk_t = sw
+                    rest = work
+                    while left < rest:
+                        repair = d_ttr[j * n_ttr + rp]
+                        rp += 1
+                        for piece in range(2):
+                            length = left if piece == 0 else repair
+                            a = chunk_t
+                            b = chunk_t + length
+                            if b > end_w:
+                                b = end_w
+                            if b > a:
+                                lo = a if a > w0 else w0
+                                hi = b if b < w_end else w_end
+                                if hi > lo:
+                                    sf[j, S_WORK if piece == 0 else S_DOWN] += hi - lo
+                            chunk_t += length
+                        rest -= left
+                        left = d_ttf[j * n_ttf + fp]
+                        fp += 1
+                    a = chunk_t
+                    b = chunk_t + rest
+                    if b > end_w:
+                        b = end_w
+                    if b > a:
+                        lo = a if a > w0 else w0
+                        hi = b if b < w_end else w_end
+                        if hi > lo:
+                            sf[j, S_WORK] += hi - lo
+                    sst[j, S_RPOS] = rp
+                    sst[j, S_FPOS] = fp
+                    sf[j, TTF] = left - rest
+            end_w = sw + total
+            if not hit:
+                if sw >= w0 and end_w <= w_end:
+                    sf[j, S_WORK] += work
+                else:
+                    lo = sw if sw > w0 else w0
+                    hi = end_w if end_w < w_end else w_end
+                    if hi > lo:
+                        sf[j, S_WORK] += hi - lo
+            if always:
+                c = start + (end_w - start)
+            else:
+                dt = to_calendar(end_w, c_starts, c_cum, week) - start
+                c = start + (dt if dt > 0.0 else 0.0)
+            completed = c < t_end or (c == t_end and inclusive)
+            if record and started:
+                sst[j, S_ACTIVE] = 1
+                if sw - sf[j, S_PEND] > 1e-9 * (sw if sw > 1.0 else 1.0):
+                    if sst[j, S_OPEN]:
+                        k = ret[R_NPER]
+                        per_st[k] = j
+                        per_a[k] = sf[j, S_OPEN_START]
+                        per_b[k] = sf[j, S_PEND]
+                        ret[R_NPER] = k + 1
+                    sf[j, S_OPEN_START] = sw
+                    sst[j, S_OPEN] = 1
+            if completed:
+                sst[j, S_OPS] += 1
+                if record:
+                    sf[j, S_PEND] = end_w
+                    sst[j, S_ACTIVE] = 0
+            if j == k_st - 1:
+                leave = c
+                if completed:
+                    lst[L_FINISHED] += 1
+                    if c >= warm:
+                        lst[L_FIN_WIN] += 1
+                        lsf[L_LEAD] += c - rel
+                    if exits:
+                        ex_t[ret[R_NEXIT]] = c
+                        ret[R_NEXIT] += 1
+                    if stop_n > 0 and lst[L_FINISHED] == stop_n:
+                        ctl[T_END] = c
+                        ctl[INCLUSIVE] = 1.0
+                        we = to_working(c, c_starts, c_ends, c_cum, week)
+                        for q in range(k_st):
+                            sf[q, S_WE] = we
+                lo = rel if rel > warm else warm
+                hi = c if c < ctl[T_END] else ctl[T_END]
+                if hi > lo:
+                    lsf[L_WIP] += hi - lo
+            else:
+                nxt = i - sst[j, S_BUF] - 1  # the part whose leaving the next station frees a place
+                leave = c
+                if nxt >= 0:
+                    f = ring[sst[j + 1, S_RING] + (nxt & sst[j + 1, S_MASK])]
+                    if f > c:
+                        leave = f
+                if completed and leave != c:
+                    released = leave if always else to_working(leave, c_starts, c_ends, c_cum, week)
+                    lo = end_w if end_w > w0 else w0
+                    hi = released if released < w_end else w_end
+                    if hi > lo:
+                        sf[j, S_BLOCKED] += hi - lo
+            ring[sst[j, S_RING] + (i & sst[j, S_MASK])] = leave
+            sf[j, PREV] = leave
+            arrive = leave
+    ret[R_CODE] = PARTS_DONE
+
+
