@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from twin.engine import flow_serial as fs
 from twin.engine.model import ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
 from twin.scenario import Scenario
-from twin.spec import StationSpec
+from twin.spec import StationSpec, names_of
 from twin.streams import BLOCK, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
@@ -35,12 +35,16 @@ def flow_problem(scenario: Scenario, config: RunConfig | None = None) -> str | N
     spec = scenario.spec
     if spec.transports:
         return f"transports ({spec.transports[0].name})"
-    if spec.mix is not None:
-        return f"a product mix (line {spec.mix.line})"
+    mix_line = spec.mix.line if spec.mix is not None else None
     for line in spec.lines:
-        for st in line.stations:
-            if st.inputs:
-                return f"assembly inputs (line {line.name}, station {st.name})"
+        for pos, st in enumerate(line.stations):
+            for inp in st.inputs:
+                sources = names_of(inp.source)
+                if len(sources) > 1:
+                    return f"a stock fed by several lines ({'+'.join(sources)} -> {line.name}/{st.name})"
+            if st.inputs and pos == 0 and st.servers > 1 and line.name == mix_line:
+                # each server would wait for the kit of its own variant, and the first complete kit goes first
+                return f"parallel servers gathering kits of a mix at a line's first station ({line.name}/{st.name})"
             failing = config is None or config.failures
             if failing and st.mtbf_s is not None and st.mttr_s is not None and st.failure_basis == "calendar":
                 return f"calendar-based failures (line {line.name}, station {st.name})"
@@ -115,6 +119,9 @@ class _Measured:
     ops: int
     exit_line: np.ndarray | None
     exit_s: np.ndarray | None
+    feeds: list[tuple[str, int, float]] = field(default_factory=list)  # assembly stocks: name, places, area
+    starved_by: list[dict[str, float]] | None = None  # per station: input -> server-seconds short of it
+    terminal: tuple[bool, ...] | None = None
 
 
 class FlowSimulation:
@@ -144,47 +151,78 @@ class FlowSimulation:
         servers = np.array([st.servers for _, st in stations], dtype=np.int64)
         soff = np.concatenate(([0], np.cumsum(servers)[:-1]))
         n_servers = int(servers.sum())
-        ring_sizes = []
-        index = 0
+        first_of = {ln.name: sum(len(x.stations) for x in spec.lines[:i]) for i, ln in enumerate(spec.lines)}
+        last_of = {name: first_of[name] + len(ln.stations) - 1 for name, ln in zip(first_of, spec.lines)}
         max_m = int(servers.max())
         draw_cap = max(_MIN_DRAWS, (max_m // BLOCK + 2) * BLOCK)
         self.draws = {p: _Draws(n, draw_cap) for p in (fk.PROC, fk.FAIL, fk.REPAIR, fk.SCRAP)}
+        mix = spec.mix
+        variants = mix.variants if mix is not None else []
+        n_var = max(len(variants), 1)
+        scales = np.ones(n * n_var)
         srv_ttf = np.zeros(n_servers)
+        lint = np.zeros((len(spec.lines), fk.NLI), dtype=np.int64)
+        lint[:, fk.TERMINAL] = 1
+        in_prod: list[int] = []
+        in_qty: list[list[int]] = []
+        self.feeds: list[tuple[int, str, int]] = []  # (producer station, feed name, stock), in the engine's order
         for li, ln in enumerate(spec.lines):
             cal = self.calendars[li]
             k = len(ln.stations)
+            in_mix = mix is not None and mix.line == ln.name
             for pos, st in enumerate(ln.stations):
-                j = index + pos
+                j = first_of[ln.name] + pos
                 row = ist[j]
                 row[fk.M] = st.servers
                 row[fk.SOFF] = soff[j]
                 row[fk.LINE] = li
                 row[fk.FIRST] = pos == 0
                 row[fk.LAST] = pos == k - 1
-                row[fk.SLOTS] = st.buffer + ln.stations[pos + 1].servers if pos < k - 1 else 0
+                if pos < k - 1:
+                    row[fk.OUT_KIND], row[fk.CONSUMER] = fk.OUT_LINE, j + 1
+                    row[fk.SLOTS] = st.buffer + ln.stations[pos + 1].servers
+                else:
+                    row[fk.OUT_KIND], row[fk.CONSUMER] = fk.OUT_SINK, -1
                 fst[j, fk.W0] = cal.to_working(cfg.warmup_s)
                 fst[j, fk.WE] = cal.to_working(t_end)
                 fst[j, fk.PENDING_END] = -math.inf
                 fst[j, fk.LAST_ADM] = -math.inf
-                fst[j, fk.LAST_LEAVE] = -math.inf
+                fst[j, fk.LAST_FREED] = -math.inf
                 row[fk.IDLE_CNT] = st.servers
                 self._streams(j, ln.name, st, row, fst[j], srv_ttf[soff[j]:soff[j] + st.servers])
-            index += k
-        # ring buffers: link j (after station j) holds admission times; station j+1's ring holds its leave times
+                if in_mix and any(st.name in v.cycle_s for v in variants):
+                    base = self.draws[fk.PROC].sources[j][2]  # type: ignore[index]
+                    row[fk.HAS_SCALES] = 1
+                    scales[j * n_var:(j + 1) * n_var] = [v.cycle_s.get(st.name, base) / base for v in variants]
+                if in_mix and pos == 0:
+                    row[fk.MIX_SRC] = 1
+        # assembly inputs, in the order the SimPy engine builds its stocks
+        for ln in spec.lines:
+            in_mix = mix is not None and mix.line == ln.name
+            for pos, st in enumerate(ln.stations):
+                if not st.inputs:
+                    continue
+                j = first_of[ln.name] + pos
+                ist[j, fk.KIT], ist[j, fk.N_IN], ist[j, fk.IN_OFF] = 1, len(st.inputs), len(in_prod)
+                for inp in st.inputs:
+                    (source,) = names_of(inp.source)
+                    producer = last_of[source]
+                    stock = inp.stock if inp.stock is not None else inp.qty
+                    ist[producer, fk.OUT_KIND], ist[producer, fk.CONSUMER] = fk.OUT_FEED, j
+                    ist[producer, fk.SLOTS] = stock
+                    lint[ist[producer, fk.LINE], fk.TERMINAL] = 0
+                    in_prod.append(producer)
+                    in_qty.append([v.bom.get(source, inp.qty) for v in variants] if in_mix else [inp.qty] * n_var)
+                    self.feeds.append((producer, f"{source}->{ln.name}/{st.name}", stock))
+        # rings: each station's out-link holds its admission times and the times its places were freed
         ar_off = np.zeros(n, dtype=np.int64)
-        fr_off = np.zeros(n, dtype=np.int64)
         total = 0
         for j in range(n):
-            size = _pow2(int(ist[j, fk.SLOTS]) + 2) if not ist[j, fk.LAST] else 1
-            ring_sizes.append(size)
+            size = _pow2(int(ist[j, fk.SLOTS]) + 2) if ist[j, fk.OUT_KIND] != fk.OUT_SINK else 1
             ar_off[j] = total
-            ist[j, fk.AR_MASK] = size - 1
-            if not ist[j, fk.LAST]:
-                fr_off[j + 1] = total
-                ist[j + 1, fk.FR_MASK] = size - 1
+            ist[j, fk.AR_MASK] = ist[j, fk.FR_MASK] = size - 1
             total += size
-        ist[:, fk.AR_OFF] = ar_off
-        ist[:, fk.FR_OFF] = fr_off
+        ist[:, fk.AR_OFF] = ist[:, fk.FR_OFF] = ar_off
         idle_srv = np.zeros(n_servers, dtype=np.int64)
         for j in range(n):
             idle_srv[soff[j]:soff[j] + servers[j]] = np.arange(servers[j])
@@ -206,15 +244,35 @@ class FlowSimulation:
         ctl[fk.INCLUSIVE] = 1.0 if inclusive else 0.0
         ctl[fk.STOP_N] = stop_n
         ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
+        ret = np.zeros(fk.NRET, dtype=np.int64)
+        mix_u, mix_cum, mix_pat = np.zeros(1), np.ones(1), np.zeros(1, dtype=np.int64)
+        self.mix_source = None
+        if mix is not None:
+            shares = np.array([v.share for v in variants], dtype=float)
+            mix_cum = np.array((np.cumsum(shares) / shares.sum()).tolist())
+            names = [v.name for v in variants]
+            if mix.sequence == "cyclic" and mix.pattern:
+                ctl[fk.MIX_MODE] = 2
+                mix_pat = np.array([names.index(x) for x in mix.pattern], dtype=np.int64)
+            else:
+                ctl[fk.MIX_MODE] = 1
+                self.mix_source = stream(cfg.seed, cfg.replication, mix.line, "__mix__", "mix")
+                mix_u = self.mix_source.random(_MIN_DRAWS)
+                ret[fk.R_MIX_LEN] = _MIN_DRAWS
         return dict(
-            ist=ist, fst=fst, lint=np.zeros((len(spec.lines), fk.NLI), dtype=np.int64), lflt=lflt, ctl=ctl,
-            ret=np.zeros(fk.NRET, dtype=np.int64),
-            srv_c=np.zeros(n_servers), srv_cw=np.zeros(n_servers), srv_rel=np.zeros(n_servers), srv_ttf=srv_ttf,
+            ist=ist, fst=fst, lint=lint, lflt=lflt, ctl=ctl, ret=ret,
+            srv_c=np.zeros(n_servers), srv_cw=np.zeros(n_servers), srv_rel=np.zeros(n_servers),
+            srv_var=np.zeros(n_servers, dtype=np.int64), srv_ttf=srv_ttf,
             srv_seq=np.zeros(n_servers, dtype=np.int64), heap=np.zeros(n_servers, dtype=np.int64),
             idle_srv=idle_srv, idle_t=np.zeros(n_servers), blk_srv=np.zeros(n_servers, dtype=np.int64),
-            ar_t=np.zeros(total), ar_rel=np.zeros(total), fr_t=np.zeros(total),
+            ar_t=np.zeros(total), ar_rel=np.zeros(total), ar_var=np.zeros(total, dtype=np.int64),
+            fr_t=np.zeros(total),
+            in_prod=np.array(in_prod, dtype=np.int64), in_arr=np.zeros(len(in_prod), dtype=np.int64),
+            in_qty=np.array(in_qty, dtype=np.int64).reshape(-1), in_sb=np.zeros(len(in_prod)),
+            scales=scales, n_var=n_var,
             d_proc=self.draws[fk.PROC].values, d_ttf=self.draws[fk.FAIL].values,
             d_ttr=self.draws[fk.REPAIR].values, d_scr=self.draws[fk.SCRAP].values,
+            mix_u=mix_u, mix_cum=mix_cum, mix_pat=mix_pat,
             cal_starts=np.concatenate(starts), cal_ends=np.concatenate(ends), cal_cum=np.concatenate(cums),
             cal_off=np.array(offs, dtype=np.int64), cal_coff=np.array(coffs, dtype=np.int64),
             cal_n=np.array(counts, dtype=np.int64), cal_week=np.array(weeks), cal_on=np.array(on, dtype=np.int64),
@@ -272,7 +330,12 @@ class FlowSimulation:
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 return a
-            if code == fk.REFILL:
+            if code == fk.REFILL and int(ret[fk.R_PURPOSE]) == fk.MIX:
+                assert self.mix_source is not None
+                rest = a["mix_u"][ret[fk.R_MIX_POS]:ret[fk.R_MIX_LEN]]
+                a["mix_u"] = np.concatenate((rest, self.mix_source.random(_MIN_DRAWS)))  # blocks, as Bernoulli
+                ret[fk.R_MIX_POS], ret[fk.R_MIX_LEN] = 0, len(a["mix_u"])
+            elif code == fk.REFILL:
                 j, purpose = int(ret[fk.R_STATION]), int(ret[fk.R_PURPOSE])
                 pc, lc = pos_cols[purpose]
                 ist = a["ist"]
@@ -416,6 +479,8 @@ class FlowSimulation:
         exits = a["ctl"][fk.EXITS] > 0
         k = int(a["ret"][fk.R_NEXIT])
         return _Measured(
+            feeds=[(name, stock, float(fst[p, fk.AREA])) for p, name, stock in self.feeds],
+            starved_by=self._starved_by(a), terminal=tuple(bool(x) for x in lint[:, fk.TERMINAL]),
             end_s=end_s, working=fst[:, fk.WORKING], blocked=blocked, down=fst[:, fk.DOWN], w0=fst[:, fk.W0],
             w_end=fst[:, fk.WE], periods=periods if self.config.active_periods else None,
             released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
@@ -423,11 +488,55 @@ class FlowSimulation:
             area=fst[:, fk.AREA], ops=int(ist[:, fk.N_OPS].sum()),
             exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None)
 
+    def _starved_by(self, a: dict[str, np.ndarray]) -> list[dict[str, float]]:
+        """Per assembly station, the server-seconds it waited short of each input, with the wait still open at the
+        end of the run accounted up to it (as the SimPy engine closes it)."""
+        ist, fst = a["ist"], a["fst"]
+        spec = self.scenario.spec
+        stations = [(li, ln, st) for li, ln in enumerate(spec.lines) for st in ln.stations]
+        out: list[dict[str, float]] = []
+        n_var = int(a["n_var"])
+        for j, (li, ln, st) in enumerate(stations):
+            if not ist[j, fk.KIT]:
+                out.append({})
+                continue
+            first = bool(ist[j, fk.FIRST])
+            in_off = int(ist[j, fk.IN_OFF])
+            main = float(fst[j, fk.SB_MAIN])
+            feeds = a["in_sb"][in_off:in_off + st.inputs.__len__()].copy()
+            idle = int(ist[j, fk.IDLE_CNT])
+            if idle > 0:
+                cal = self.calendars[li]
+                last = float(fst[j, fk.LAST_EV])
+                w_last = last if cal.always_on else cal.to_working(last)
+                lo, hi = max(w_last, fst[j, fk.W0]), fst[j, fk.WE]
+                span = (hi - lo) * idle if hi > lo else 0.0
+                v, present = 0, first
+                if not first:
+                    up, nxt = j - 1, int(ist[j, fk.N_START]) + 1
+                    if ist[up, fk.N_ADM] >= nxt:
+                        slot = int(ist[up, fk.AR_OFF]) + (nxt & int(ist[up, fk.AR_MASK]))
+                        present = a["ar_t"][slot] <= last
+                        v = int(a["ar_var"][slot]) if present else 0
+                if not present:
+                    main += span
+                for q in range(len(st.inputs)):
+                    p = int(a["in_prod"][in_off + q])
+                    have = int(a["in_arr"][in_off + q]) - int(ist[p, fk.N_FREED])
+                    if have < int(a["in_qty"][(in_off + q) * n_var + v]):
+                        feeds[q] += span
+            row = {} if first else {"upstream": main}
+            for inp, value in zip(st.inputs, feeds):
+                row["+".join(names_of(inp.source))] = float(value)
+            out.append(row)
+        return out
+
     def run(self, exits: bool = False) -> ReplicationResult:
         """Run the replication; `exits=True` also keeps every exit time (the `exit_s` of a trace)."""
         cfg = self.config
         spec = self.scenario.spec
-        single = all(st.servers == 1 and (st.scrap == 0 or not cfg.failures) for ln in spec.lines for st in ln.stations)
+        single = spec.mix is None and all(st.servers == 1 and (st.scrap == 0 or not cfg.failures) and not st.inputs
+                                          for ln in spec.lines for st in ln.stations)
         if single and (cfg.stop_after_parts is None or len(spec.lines) == 1):
             measured = self._serial(exits)
             if measured is not None:
@@ -481,13 +590,15 @@ class FlowSimulation:
             line_finished_total=got.finished.copy(),
             line_scrapped=got.scrapped.copy(),
             line_in_process=got.released - got.finished - got.scrapped,
-            buffer_names=tuple(f"{stations[j][0].name}/{stations[j][1].name}" for j in linked),
-            buffer_capacity=np.array([stations[j][1].buffer for j in linked]),
-            buffer_level=np.array([got.area[j] / window for j in linked]),
+            buffer_names=tuple([f"{stations[j][0].name}/{stations[j][1].name}" for j in linked]
+                               + [name for name, _, _ in got.feeds]),
+            buffer_capacity=np.array([stations[j][1].buffer for j in linked] + [cap for _, cap, _ in got.feeds]),
+            buffer_level=np.array([got.area[j] / window for j in linked] + [area / window for _, _, area in got.feeds]),
             station_operations=got.ops,
             trace=trace,
-            line_terminal=tuple(True for _ in spec.lines),
-            starved_by=tuple({} for _ in stations),
+            line_terminal=got.terminal if got.terminal is not None else tuple(True for _ in spec.lines),
+            starved_by=tuple({k: v / (window * st.servers) for k, v in row.items()}
+                             for row, (_, st) in zip(got.starved_by or [{} for _ in stations], stations)),
             active_periods=tuple(got.periods) if got.periods is not None else None,
         )
 

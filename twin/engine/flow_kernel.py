@@ -35,20 +35,23 @@ INF = math.inf
 
 # integer state of a station: columns of `ist`
 M, SOFF, SLOTS, LAST, FIRST, LINE, AR_OFF, AR_MASK, FR_OFF, FR_MASK = range(10)
-N_START, N_ADM, N_LEAVE, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, DONE = range(10, 20)
+N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, DONE = range(10, 20)
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
-N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, NI = range(28, 33)
+N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
+MIX_SRC, KIT, NI = range(38, 41)
+OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
-WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_LEAVE, PENDING_END, OPEN_START, SCRAP_P, NF = range(12)
+WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
+LAST_EV, SB_MAIN, NF = range(11, 14)
 # integer state of a line: columns of `lint`
-RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, NLI = range(5)
+RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
 LEAD_SUM, WIP_AREA, STOP_T, NLF = range(4)
 # run settings and the way back to the driver: `ctl` (float) and `ret` (int)
-T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, NCTL = range(7)
-R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, NRET = range(6)
+T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, MIX_MODE, NCTL = range(8)
+R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, R_MIX_POS, R_MIX_LEN, R_MIX_PAT, NRET = range(9)
 DONE_ALL, REFILL, GROW_PERIODS, GROW_EXITS, STUCK = range(5)
-PROC, FAIL, REPAIR, SCRAP = range(4)
+PROC, FAIL, REPAIR, SCRAP, MIX = range(5)
 
 
 @njit(cache=True)
@@ -129,11 +132,38 @@ def _tail(t_end: float, t: float, warm: float) -> float:
     return t_end - lo if t_end > lo else 0.0
 
 
+@njit(cache=True, inline="always")
+def _clip_add(lo: float, hi: float, w0: float, w_end: float) -> float:
+    """Length of [lo, hi] inside the window [w0, w_end] (0 if none)."""
+    a = lo if lo > w0 else w0
+    b = hi if hi < w_end else w_end
+    return b - a if b > a else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _variant(ctl, ret, mix_u, mix_cum, mix_pat, peek: bool) -> int:
+    """The next variant of the mix (random by share from its uniforms, or the cyclic pattern); -1: refill first."""
+    mode = int(ctl[MIX_MODE])
+    if mode == 2:
+        v = mix_pat[ret[R_MIX_PAT] % mix_pat.shape[0]]
+        if not peek:
+            ret[R_MIX_PAT] += 1
+        return v
+    if ret[R_MIX_POS] >= ret[R_MIX_LEN]:
+        return -1
+    u = mix_u[ret[R_MIX_POS]]
+    if not peek:
+        ret[R_MIX_POS] += 1
+    v = np.searchsorted(mix_cum, u, side="right")
+    return v if v < mix_cum.shape[0] - 1 else mix_cum.shape[0] - 1
+
+
 @njit(cache=True, nogil=True)
 def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept whole for the compiler
-               srv_c, srv_cw, srv_rel, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv,
-               ar_t, ar_rel, fr_t,
-               d_proc, d_ttf, d_ttr, d_scr,
+               srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv,
+               ar_t, ar_rel, ar_var, fr_t,
+               in_prod, in_arr, in_qty, in_sb, scales, n_var,
+               d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_on,
                per_st, per_a, per_b, ex_line, ex_t) -> None:
     """Sweep the stations until all have passed the horizon, or until the driver must refill something."""
@@ -157,7 +187,11 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             soff = ist[j, SOFF]
             line = ist[j, LINE]
             first = ist[j, FIRST] == 1
-            last = ist[j, LAST] == 1
+            out_kind = ist[j, OUT_KIND]
+            consumer = ist[j, CONSUMER]
+            kit = ist[j, KIT] == 1
+            n_in = ist[j, N_IN]
+            in_off = ist[j, IN_OFF]
             co = cal_off[line]
             cn = cal_n[line]
             c_starts = cal_starts[co:co + cn]
@@ -174,7 +208,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 tc = INF
                 if ist[j, HEAP_N] > 0:
                     tc = srv_c[soff + heap[soff]]
-                # -- the next admission of a finished part to the out-link
+                # -- the next admission of a finished part to the out-link (a place freed there)
                 ta = INF
                 lb_a = INF
                 a_unknown = False
@@ -183,41 +217,128 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     idx = ist[j, N_ADM] + 1 - ist[j, SLOTS]
                     if idx <= 0:
                         ta = c
+                    elif ist[j, N_FREED] >= idx:
+                        f = fr_t[ist[j, FR_OFF] + (idx & ist[j, FR_MASK])]
+                        ta = c if c > f else f
+                    elif ist[consumer, DONE] == 0:
+                        a_unknown = True
+                        f = fst[j, LAST_FREED]
+                        lb_a = c if c > f else f
+                # -- the variant of the next part (what it needs from the feeds and how long it takes)
+                v = 0
+                main_here = True
+                a_main = INF
+                if first:
+                    if ist[j, MIX_SRC]:
+                        v = _variant(ctl, ret, mix_u, mix_cum, mix_pat, True)
+                        if v < 0:
+                            ret[R_CODE] = REFILL
+                            ret[R_STATION] = j
+                            ret[R_PURPOSE] = MIX
+                            return
+                else:
+                    up = j - 1
+                    n = ist[j, N_START] + 1
+                    if ist[up, N_ADM] >= n:
+                        v = ar_var[ist[up, AR_OFF] + (n & ist[up, AR_MASK])]
+                        a_main = ar_t[ist[up, AR_OFF] + (n & ist[up, AR_MASK])]
                     else:
-                        nx = j + 1
-                        if ist[nx, N_LEAVE] >= idx:
-                            f = fr_t[ist[nx, FR_OFF] + (idx & ist[nx, FR_MASK])]
-                            ta = c if c > f else f
-                        elif ist[nx, DONE] == 0:
-                            a_unknown = True
-                            f = fst[nx, LAST_LEAVE]
-                            lb_a = c if c > f else f
-                # -- the next start
+                        main_here = False
+                # what a waiting assembly server sees now: its own part there or not, and the kit it needs (the
+                # first variant's while its part has not come, as in the SimPy engine)
+                present = first or a_main <= fst[j, LAST_EV]
+                v_kit = v if present else 0
+                # -- the next start: a free server, the part, and for an assembly station the whole kit
                 ts = INF
                 lb_s = INF
                 s_unknown = False
                 if ist[j, IDLE_CNT] > 0:
                     f = idle_t[soff + ist[j, IDLE_HEAD]]
-                    if first:
-                        ts = f
-                    else:
+                    ts = f
+                    lb = f
+                    if not first:
                         up = j - 1
                         n = ist[j, N_START] + 1
-                        if ist[up, N_ADM] >= n:
+                        if main_here:
                             a = ar_t[ist[up, AR_OFF] + (n & ist[up, AR_MASK])]
-                            ts = a if a > f else f
+                            ts = a if a > ts else ts
+                            lb = a if a > lb else lb
                         elif ist[up, DONE] == 0:
                             s_unknown = True
                             a = fst[up, LAST_ADM]
-                            lb_s = a if a > f else f
+                            lb = a if a > lb else lb
+                        else:
+                            ts = INF
+                    for k in range(n_in):
+                        p = in_prod[in_off + k]
+                        qty = in_qty[(in_off + k) * n_var + v]
+                        if qty == 0:  # this variant takes nothing from this input
+                            continue
+                        need = ist[p, N_FREED] + qty
+                        if ist[p, N_ADM] >= need:
+                            a = ar_t[ist[p, AR_OFF] + (need & ist[p, AR_MASK])]
+                            ts = a if a > ts else ts
+                            lb = a if a > lb else lb
+                        elif ist[p, DONE] == 0:
+                            s_unknown = True
+                            a = fst[p, LAST_ADM]
+                            lb = a if a > lb else lb
+                        else:
+                            ts = INF
+                    if s_unknown:
+                        lb_s = lb
+                        ts = INF
+                # -- an assembly station with waiting servers follows the arrivals on the inputs it is short of,
+                #    to account how long each input kept it waiting (the SimPy engine's `starved_by`)
+                tr = INF
+                lb_r = INF
+                r_unknown = False
+                if kit and ist[j, IDLE_CNT] > 0:
+                    if not present:
+                        if main_here:
+                            tr = a_main
+                        elif ist[j - 1, DONE] == 0:
+                            r_unknown = True
+                            lb_r = fst[j - 1, LAST_ADM]
+                    for k in range(n_in):
+                        p = in_prod[in_off + k]
+                        got = in_arr[in_off + k]
+                        # catch up with the arrivals already behind us (they changed nothing we account)
+                        while got < ist[p, N_ADM] and ar_t[ist[p, AR_OFF] + ((got + 1) & ist[p, AR_MASK])] <= fst[j, LAST_EV]:
+                            got += 1
+                        in_arr[in_off + k] = got
+                        if got - ist[p, N_FREED] < in_qty[(in_off + k) * n_var + v_kit]:
+                            if got < ist[p, N_ADM]:
+                                a = ar_t[ist[p, AR_OFF] + ((got + 1) & ist[p, AR_MASK])]
+                                tr = a if a < tr else tr
+                            elif ist[p, DONE] == 0:
+                                r_unknown = True
+                                a = fst[p, LAST_ADM]
+                                lb_r = a if a < lb_r else lb_r
                 t = min(tc, ta, ts)
-                if (a_unknown and lb_a <= t) or (s_unknown and lb_s <= t):
+                t = tr if tr < t else t
+                if (a_unknown and lb_a <= t) or (s_unknown and lb_s <= t) or (r_unknown and lb_r <= t):
                     all_done = False
                     break
                 if t > t_end or (t == t_end and not inclusive):
                     ist[j, DONE] = 1
                     progress = True
                     break
+                if kit:
+                    # waiting servers x the inputs short of their kit, since the last event of this station
+                    if ist[j, IDLE_CNT] > 0:
+                        wt = t if always else to_working(t, c_starts, c_ends, c_cum, week)
+                        wl = fst[j, LAST_EV]
+                        wl = wl if always else to_working(wl, c_starts, c_ends, c_cum, week)
+                        span = _clip_add(wl, wt, w0, w_end) * ist[j, IDLE_CNT]
+                        if span > 0.0:
+                            if not present:
+                                fst[j, SB_MAIN] += span
+                            for k in range(n_in):
+                                p = in_prod[in_off + k]
+                                if in_arr[in_off + k] - ist[p, N_FREED] < in_qty[(in_off + k) * n_var + v_kit]:
+                                    in_sb[in_off + k] += span
+                    fst[j, LAST_EV] = t
                 do_admit = False
                 if tc == t:
                     # ---------------------------------------------------------------- completion
@@ -226,14 +347,14 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         ret[R_STATION] = j
                         ret[R_PURPOSE] = SCRAP
                         return
-                    if exits and last and ret[R_NEXIT] >= ex_t.shape[0]:
+                    if exits and ret[R_NEXIT] >= ex_t.shape[0]:
                         ret[R_CODE] = GROW_EXITS
                         return
                     # A finished part that finds a place downstream moves on in the same instant, before the
                     # other events of that instant (as in the SimPy engine, where the offer is part of the
-                    # completion): decide that now, or wait until the next station's leave times tell.
+                    # completion): decide that now, or wait until the consumer's times tell.
                     admit_now = False
-                    if not last and ist[j, BLK_CNT] == 0:
+                    if out_kind != OUT_SINK and ist[j, BLK_CNT] == 0:
                         will_scrap = False
                         if ist[j, HAS_SCRAP]:
                             will_scrap = d_scr[j * n_scr + ist[j, S_POS]] < fst[j, SCRAP_P]
@@ -241,9 +362,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             idx = ist[j, N_ADM] + 1 - ist[j, SLOTS]
                             if idx <= 0:
                                 admit_now = True
-                            elif ist[j + 1, N_LEAVE] >= idx:
-                                admit_now = fr_t[ist[j + 1, FR_OFF] + (idx & ist[j + 1, FR_MASK])] <= t
-                            elif ist[j + 1, DONE] == 0:
+                            elif ist[j, N_FREED] >= idx:
+                                admit_now = fr_t[ist[j, FR_OFF] + (idx & ist[j, FR_MASK])] <= t
+                            elif ist[consumer, DONE] == 0:
                                 all_done = False
                                 break
                     s = _heap_pop(heap, soff, ist[j, HEAP_N], srv_c, srv_seq)
@@ -258,30 +379,15 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         u = d_scr[j * n_scr + ist[j, S_POS]]
                         ist[j, S_POS] += 1
                         scrapped = u < fst[j, SCRAP_P]
-                    if scrapped or last:
+                    if scrapped or out_kind == OUT_SINK:
                         if scrapped:
                             lint[line, SCRAPPED] += 1
                         else:
-                            if exits:
-                                k = ret[R_NEXIT]
-                                ex_line[k] = line
-                                ex_t[k] = t
-                                ret[R_NEXIT] = k + 1
-                            lint[line, FINISHED] += 1
-                            if t >= warm:
-                                lint[line, FINISHED_WIN] += 1
-                                lflt[line, LEAD_SUM] += t - srv_rel[soff + s]
-                            if stop_n > 0 and lint[line, FINISHED] == stop_n and t < lflt[line, STOP_T]:
-                                lflt[line, STOP_T] = t
-                                if t < ctl[T_END] or ctl[INCLUSIVE] == 0:
-                                    ctl[T_END] = t
-                                    ctl[INCLUSIVE] = 1.0
+                            _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
+                                    srv_rel[soff + s])
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                         if not first:
-                            n_l = ist[j, N_LEAVE] + 1
-                            ist[j, N_LEAVE] = n_l
-                            fr_t[ist[j, FR_OFF] + (n_l & ist[j, FR_MASK])] = t
-                            fst[j, LAST_LEAVE] = t
+                            _freed(ist, fst, fr_t, j - 1, t)
                         k = (ist[j, IDLE_HEAD] + ist[j, IDLE_CNT]) % m
                         idle_srv[soff + k] = s
                         idle_t[soff + k] = t
@@ -293,7 +399,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         do_admit = admit_now
                 elif ta == t:
                     do_admit = True
-                else:
+                elif ts == t:
                     # ---------------------------------------------------------------- start
                     pp = ist[j, P_POS]
                     if pp >= ist[j, P_LEN]:
@@ -303,6 +409,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         return
                     s = idle_srv[soff + ist[j, IDLE_HEAD]]
                     work = d_proc[j * n_proc + pp]
+                    if ist[j, HAS_SCALES]:
+                        work = work * scales[j * n_var + v]
                     has_fail = ist[j, HAS_FAIL] == 1
                     if has_fail:  # check that the draws this part needs are there before touching anything
                         left = srv_ttf[soff + s]
@@ -336,12 +444,19 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     ist[j, N_START] = n_s
                     if first:
                         rel = t
+                        if ist[j, MIX_SRC]:
+                            v = _variant(ctl, ret, mix_u, mix_cum, mix_pat, False)
                         lint[line, RELEASED] += 1
                         lflt[line, WIP_AREA] += _tail(t_end, t, warm)
                     else:
                         up = j - 1
                         rel = ar_rel[ist[up, AR_OFF] + (n_s & ist[up, AR_MASK])]
                         fst[up, AREA] -= _tail(t_end, t, warm)
+                    for k in range(n_in):  # take the kit: its places in the stocks are free at once
+                        p = in_prod[in_off + k]
+                        for q in range(in_qty[(in_off + k) * n_var + v]):
+                            fst[p, AREA] -= _tail(t_end, t, warm)
+                            _freed(ist, fst, fr_t, p, t)
                     sw = t if always else to_working(t, c_starts, c_ends, c_cum, week)
                     total = work
                     hit = False
@@ -382,13 +497,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                     if b > end_w:
                                         b = end_w
                                     if b > a:
-                                        lo = a if a > w0 else w0
-                                        hi = b if b < w_end else w_end
-                                        if hi > lo:
+                                        span = _clip_add(a, b, w0, w_end)
+                                        if span > 0.0:
                                             if piece == 0:
-                                                fst[j, WORKING] += hi - lo
+                                                fst[j, WORKING] += span
                                             else:
-                                                fst[j, DOWN] += hi - lo
+                                                fst[j, DOWN] += span
                                     chunk_t += length
                                 rest -= left
                                 left = d_ttf[fbase + fp]
@@ -398,10 +512,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             if b > end_w:
                                 b = end_w
                             if b > a:
-                                lo = a if a > w0 else w0
-                                hi = b if b < w_end else w_end
-                                if hi > lo:
-                                    fst[j, WORKING] += hi - lo
+                                fst[j, WORKING] += _clip_add(a, b, w0, w_end)
                             ist[j, R_POS] = rp
                             ist[j, F_POS] = fp
                             srv_ttf[soff + s] = left - rest
@@ -410,10 +521,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         if sw >= w0 and end_w <= w_end:
                             fst[j, WORKING] += work
                         else:
-                            lo = sw if sw > w0 else w0
-                            hi = end_w if end_w < w_end else w_end
-                            if hi > lo:
-                                fst[j, WORKING] += hi - lo
+                            fst[j, WORKING] += _clip_add(sw, end_w, w0, w_end)
                     if always:
                         c = t + (end_w - t)
                     else:
@@ -422,6 +530,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     srv_c[soff + s] = c
                     srv_cw[soff + s] = end_w
                     srv_rel[soff + s] = rel
+                    srv_var[soff + s] = v
                     srv_seq[soff + s] = n_s
                     _heap_push(heap, soff, ist[j, HEAP_N], s, srv_c, srv_seq)
                     ist[j, HEAP_N] += 1
@@ -437,8 +546,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                 ret[R_NPER] = k + 1
                             fst[j, OPEN_START] = sw
                             ist[j, OPEN] = 1
+                # (an arrival on a short input, tr == t, changes nothing but what the next interval accounts)
                 if do_admit:
                     # ---------------------------------------------------------------- admission downstream
+                    if exits and out_kind == OUT_FEED and ret[R_NEXIT] >= ex_t.shape[0]:
+                        ret[R_CODE] = GROW_EXITS
+                        return
                     s = blk_srv[soff + ist[j, BLK_HEAD]]
                     ist[j, BLK_HEAD] = (ist[j, BLK_HEAD] + 1) % m
                     ist[j, BLK_CNT] -= 1
@@ -446,20 +559,17 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     ist[j, N_ADM] = n_a
                     ar_t[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = t
                     ar_rel[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = srv_rel[soff + s]
+                    ar_var[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = srv_var[soff + s]
                     fst[j, LAST_ADM] = t
                     fst[j, AREA] += _tail(t_end, t, warm)
                     if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
                         released = t if always else to_working(t, c_starts, c_ends, c_cum, week)
-                        lo = srv_cw[soff + s]
-                        lo = lo if lo > w0 else w0
-                        hi = released if released < w_end else w_end
-                        if hi > lo:
-                            fst[j, BLOCKED] += hi - lo
+                        fst[j, BLOCKED] += _clip_add(srv_cw[soff + s], released, w0, w_end)
+                    if out_kind == OUT_FEED:  # the part leaves its line into the assembly's stock
+                        _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s])
+                        lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                     if not first:
-                        n_l = ist[j, N_LEAVE] + 1
-                        ist[j, N_LEAVE] = n_l
-                        fr_t[ist[j, FR_OFF] + (n_l & ist[j, FR_MASK])] = t
-                        fst[j, LAST_LEAVE] = t
+                        _freed(ist, fst, fr_t, j - 1, t)
                     k = (ist[j, IDLE_HEAD] + ist[j, IDLE_CNT]) % m
                     idle_srv[soff + k] = s
                     idle_t[soff + k] = t
@@ -471,6 +581,35 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
         if not progress:
             ret[R_CODE] = STUCK
             return
+
+
+@njit(cache=True, inline="always")
+def _freed(ist, fst, fr_t, p: int, t: float) -> None:
+    """A place of station p's out-link is free again at t: its part left the next station, or a kit took it."""
+    n = ist[p, N_FREED] + 1
+    ist[p, N_FREED] = n
+    fr_t[ist[p, FR_OFF] + (n & ist[p, FR_MASK])] = t
+    fst[p, LAST_FREED] = t
+
+
+@njit(cache=True, inline="always")
+def _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits: bool, stop_n: int, warm: float, line: int, t: float,
+            rel: float) -> None:
+    """A part leaves its line at t: count it, its lead time, its exit; end the run after enough of them."""
+    if exits:
+        k = ret[R_NEXIT]
+        ex_line[k] = line
+        ex_t[k] = t
+        ret[R_NEXIT] = k + 1
+    lint[line, FINISHED] += 1
+    if t >= warm:
+        lint[line, FINISHED_WIN] += 1
+        lflt[line, LEAD_SUM] += t - rel
+    if stop_n > 0 and lint[line, TERMINAL] and lint[line, FINISHED] == stop_n and t < lflt[line, STOP_T]:
+        lflt[line, STOP_T] = t
+        if t < ctl[T_END] or ctl[INCLUSIVE] == 0:
+            ctl[T_END] = t
+            ctl[INCLUSIVE] = 1.0
 
 
 @njit(cache=True, nogil=True)
