@@ -91,11 +91,30 @@ class _Draws:
         return rest + blocks * BLOCK
 
 
-def _by_station(per_st: np.ndarray, per_a: np.ndarray, per_b: np.ndarray, n: int
-                ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The recorded periods (in the order they closed) grouped per station, each group in time order."""
-    a, b, bounds = fk.group_periods(per_st, per_a, per_b, n)
-    return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
+class _PeriodLog:
+    """Where a kernel writes the active periods it closes: fixed-size chunks, a new one when one is full (no copy
+    of what is written), regrouped per station once at the end."""
+
+    def __init__(self, record: bool) -> None:
+        self.size = 1 << 16 if record else 1
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.st, self.a, self.b = self._fresh()
+
+    def _fresh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.empty(self.size, dtype=np.int32), np.empty(self.size), np.empty(self.size)
+
+    def full(self, written: int) -> None:
+        """The kernel filled the current chunk up to `written`: keep it, hand out a fresh one (count from 0)."""
+        self.chunks.append((self.st[:written], self.a[:written], self.b[:written]))
+        self.st, self.a, self.b = self._fresh()
+
+    def by_station(self, written: int, n: int, has_open: np.ndarray, open_a: np.ndarray, open_b: np.ndarray
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+        parts = [*self.chunks, (self.st[:written], self.a[:written], self.b[:written])]
+        st = np.concatenate([c[0] for c in parts])
+        a, b, bounds = fk.group_periods(st, np.concatenate([c[1] for c in parts]),
+                                        np.concatenate([c[2] for c in parts]), n, has_open, open_a, open_b)
+        return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
 
 
 @dataclass
@@ -317,6 +336,9 @@ class FlowSimulation:
     # ------------------------------------------------------------------ running
     def _go(self, t_end: float, inclusive: bool, stop_n: int, exits: bool) -> dict[str, np.ndarray]:
         a = self._build(t_end, inclusive, stop_n)
+        log = _PeriodLog(self.config.active_periods)
+        a["per_st"], a["per_a"], a["per_b"] = log.st, log.a, log.b
+        self.period_log = log
         if exits:
             a["ex_line"] = np.zeros(4096, dtype=np.int64)
             a["ex_t"] = np.zeros(4096)
@@ -342,8 +364,9 @@ class FlowSimulation:
                 ist[j, lc] = self.draws[purpose].refill(j, int(ist[j, pc]), int(ist[j, lc]))
                 ist[j, pc] = 0
             elif code == fk.GROW_PERIODS:
-                for key in ("per_st", "per_a", "per_b"):
-                    a[key] = np.concatenate((a[key], np.empty_like(a[key])))
+                log.full(int(ret[fk.R_NPER]))
+                ret[fk.R_NPER] = 0
+                a["per_st"], a["per_a"], a["per_b"] = log.st, log.a, log.b
             elif code == fk.GROW_EXITS:
                 for key in ("ex_line", "ex_t"):
                     a[key] = np.concatenate((a[key], np.zeros_like(a[key])))
@@ -385,8 +408,7 @@ class FlowSimulation:
         ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
         ctl[fk.EXITS] = 1.0 if exits else 0.0
         ret = np.zeros(fk.NRET, dtype=np.int64)
-        room = 1 << 16 if cfg.active_periods else 1
-        per = [np.empty(room, dtype=np.int32), np.empty(room), np.empty(room)]
+        log = _PeriodLog(cfg.active_periods)
         ex_t = np.zeros(4096 if exits else 1)
         starts = np.array([a for a, _ in cal.intervals])
         ends = np.array([b for _, b in cal.intervals])
@@ -396,7 +418,7 @@ class FlowSimulation:
             self._check_cancel()
             fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal._work_per_week, cal.always_on,
-                          per[0], per[1], per[2], ex_t)
+                          log.st, log.a, log.b, ex_t)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 break
@@ -410,13 +432,18 @@ class FlowSimulation:
                 sst[j, fs.S_RLEN] = repair.refill(j, int(sst[j, fs.S_RPOS]), int(sst[j, fs.S_RLEN]))
                 sst[j, fs.S_FPOS] = sst[j, fs.S_RPOS] = 0
             elif code == fk.GROW_PERIODS:
-                per = [np.concatenate((x, np.empty_like(x))) for x in per]
+                log.full(int(ret[fk.R_NPER]))
+                ret[fk.R_NPER] = 0
             elif code == fk.GROW_EXITS:
                 ex_t = np.concatenate((ex_t, np.zeros_like(ex_t)))
             else:
                 return None
-        return dict(sst=sst, sf=sf, lst=lst, lsf=lsf, ctl=ctl, per_st=per[0][:ret[fk.R_NPER]],
-                    per_a=per[1][:ret[fk.R_NPER]], per_b=per[2][:ret[fk.R_NPER]], ex_t=ex_t[:ret[fk.R_NEXIT]])
+        periods = None
+        if cfg.active_periods:
+            is_open = sst[:, fs.S_OPEN] > 0
+            open_end = np.where(sst[:, fs.S_ACTIVE] > 0, sf[:, fs.S_WE], sf[:, fs.S_PEND])
+            periods = log.by_station(int(ret[fk.R_NPER]), k, is_open, sf[:, fs.S_OPEN_START], open_end)
+        return dict(sst=sst, sf=sf, lst=lst, lsf=lsf, ctl=ctl, periods=periods, ex_t=ex_t[:ret[fk.R_NEXIT]])
 
     def _serial(self, exits: bool) -> _Measured | None:
         cfg = self.config
@@ -430,17 +457,7 @@ class FlowSimulation:
                 return None
             parts.append(got)
         end_s = min(float(p["ctl"][fk.T_END]) for p in parts)
-        periods: list[tuple[np.ndarray, np.ndarray]] = []
-        if cfg.active_periods:
-            for p in parts:
-                sst, sf = p["sst"], p["sf"]
-                grouped = _by_station(p["per_st"], p["per_a"], p["per_b"], sst.shape[0])
-                for j in range(sst.shape[0]):
-                    start, end = grouped[j]
-                    if sst[j, fs.S_OPEN]:
-                        start = np.append(start, sf[j, fs.S_OPEN_START])
-                        end = np.append(end, sf[j, fs.S_WE] if sst[j, fs.S_ACTIVE] else sf[j, fs.S_PEND])
-                    periods.append((start, end))
+        periods = [pair for p in parts for pair in p["periods"]] if cfg.active_periods else []
         sf_all = np.concatenate([p["sf"] for p in parts])
         lst = np.array([p["lst"] for p in parts])
         lsf = np.array([p["lsf"] for p in parts])
@@ -458,9 +475,6 @@ class FlowSimulation:
         ist, fst, lint, lflt = a["ist"], a["fst"], a["lint"], a["lflt"]
         n = ist.shape[0]
         blocked = fst[:, fk.BLOCKED].copy()
-        periods: list[tuple[np.ndarray, np.ndarray]] = []
-        k = int(a["ret"][fk.R_NPER])
-        grouped = _by_station(a["per_st"][:k], a["per_a"][:k], a["per_b"][:k], n) if self.config.active_periods else []
         for j in range(n):
             w0, w_end = fst[j, fk.W0], fst[j, fk.WE]
             m = int(ist[j, fk.M])
@@ -470,19 +484,18 @@ class FlowSimulation:
                 lo, hi = max(a["srv_cw"][soff + s], w0), w_end
                 if hi > lo:
                     blocked[j] += hi - lo
-            if self.config.active_periods:
-                start, end = grouped[j]
-                if ist[j, fk.OPEN]:
-                    start = np.append(start, fst[j, fk.OPEN_START])
-                    end = np.append(end, w_end if ist[j, fk.N_ACTIVE] == m else fst[j, fk.PENDING_END])
-                periods.append((start, end))
+        periods = None
+        if self.config.active_periods:
+            open_end = np.where(ist[:, fk.N_ACTIVE] == ist[:, fk.M], fst[:, fk.WE], fst[:, fk.PENDING_END])
+            periods = self.period_log.by_station(int(a["ret"][fk.R_NPER]), n, ist[:, fk.OPEN] > 0,
+                                                 fst[:, fk.OPEN_START], open_end)
         exits = a["ctl"][fk.EXITS] > 0
         k = int(a["ret"][fk.R_NEXIT])
         return _Measured(
             feeds=[(name, stock, float(fst[p, fk.AREA])) for p, name, stock in self.feeds],
             starved_by=self._starved_by(a), terminal=tuple(bool(x) for x in lint[:, fk.TERMINAL]),
             end_s=end_s, working=fst[:, fk.WORKING], blocked=blocked, down=fst[:, fk.DOWN], w0=fst[:, fk.W0],
-            w_end=fst[:, fk.WE], periods=periods if self.config.active_periods else None,
+            w_end=fst[:, fk.WE], periods=periods,
             released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
             scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
             area=fst[:, fk.AREA], ops=int(ist[:, fk.N_OPS].sum()),
