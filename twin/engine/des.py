@@ -359,7 +359,7 @@ class _Mix:
 
 class _Server:
     __slots__ = ("station", "unit", "state", "since", "work", "end", "plan", "ttf_left", "schedule", "pending",
-                 "short", "short_since")
+                 "short", "short_since", "retired")
 
     def __init__(self, station: _Station, unit: int) -> None:
         self.station = station
@@ -374,6 +374,7 @@ class _Server:
         self.pending: int | None = None  # variant of the part an assembly first station will release next
         self.short: list[int] = []  # while an assembly server waits: the inputs it is short of
         self.short_since = 0.0
+        self.retired = False  # a live run took it away: it stops once it has handed on its part
 
 
 class _Tracer:
@@ -589,7 +590,7 @@ class DesSimulation:
         servers = st.servers
         scales = st.scales
         exits_line = outlink is not None and outlink.free_on_take  # the last station of a feeder line
-        while True:
+        while not server.retired:
             # -- take a part (the first station releases a new one; an assembly station gathers its kit)
             if kit:
                 part = yield from self._gather(server)
