@@ -500,6 +500,19 @@ def schema() -> None:
 
 
 # ----------------------------------------------------------------------------------------------- entry point
+# ----------------------------------------------------------------------------------------------- plug-ins
+def _plugins() -> None:
+    """Commands other packages register under the `twin.commands` entry point (the desktop app's `twin gui`):
+    the library knows none of them by name, so it never imports its front ends."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="twin.commands"):
+        app.command(name=entry.name)(entry.load())
+
+
+_plugins()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (used by the console script and by tests)."""
     console = _err()
