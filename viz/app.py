@@ -24,6 +24,7 @@ from viz.layout import LayoutView
 
 FRAME_MS = 33  # ~30 frames a second
 BUDGET_S = 0.022  # simulation time allowed per frame, the rest is drawing
+CHART_PERIOD_S = 0.2  # the charts are redrawn 5 times a second, the layout every frame
 SPEEDS = [1, 10, 100, 1_000, 10_000, 100_000, math.inf]  # simulated seconds per wall second ("max" last)
 
 
@@ -78,6 +79,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._inspector(snap)
         self.active_since: list[float | None] = [None] * len(snap.stations)
         self.bottleneck: int | None = None
+        self._charts_drawn = 0.0
+        self._figures_shown = 0.0
         self.refresh(0.0)
 
     def _toolbar(self) -> None:
@@ -188,7 +191,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._track_bottleneck(snap)
         self.layout_view.update_from(snap, self.bottleneck)
         self.charts.add(snap, dt_s, self.bottleneck)
-        self.charts.draw()
+        now = time.perf_counter()
+        if now - self._charts_drawn >= CHART_PERIOD_S or dt_s == 0.0:  # charts at ~5 a second: axes cost
+            self.charts.draw()
+            self._charts_drawn = now
         hours = snap.time_s / 3600.0
         made = snap.product_finished()
         text = f"t = {hours:,.1f} h   made {made:,}   WIP {snap.wip:,}"
@@ -202,8 +208,9 @@ class MainWindow(QtWidgets.QMainWindow):
             text += f"   |   bottleneck now: {self.names[self.bottleneck]}"
         self.status.setText(text)
         self.last_snapshot = snap
-        if int(hours * 10) % 5 == 0:
+        if now - self._figures_shown >= 1.0 or dt_s == 0.0:  # tooltips and the inspector's figures: once a second
             self._station_figures(snap)
+            self._figures_shown = now
 
     def _track_bottleneck(self, snap: Snapshot) -> None:
         best, best_len = None, -1.0

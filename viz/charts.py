@@ -44,13 +44,15 @@ class Charts(QtWidgets.QWidget):
                                   pen=None, name=state)
             self.shares.addItem(bar)
             self.bars.append(bar)
-        self.shares.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(station_names)]])
+        every = max(1, len(station_names) // 24)  # at most ~24 labels: the axis stays legible and cheap to draw
+        ticks = [[(i, n) for i, n in enumerate(station_names) if i % every == 0]]
+        self.shares.getAxis("bottom").setTicks(ticks)
         self.shares.setYRange(0, 1)
         self.timeline = pg.PlotWidget(title="momentary bottleneck (longest current active period)")
         self.timeline.setBackground("w")
         self.timeline_curve = self.timeline.plot(pen=None, symbol="s", symbolSize=4,
                                                  symbolBrush=(200, 0, 60), symbolPen=None)
-        self.timeline.getAxis("left").setTicks([[(i, n) for i, n in enumerate(station_names)]])
+        self.timeline.getAxis("left").setTicks(ticks)
         grid.addWidget(self.throughput, 0, 0)
         grid.addWidget(self.wip, 0, 1)
         grid.addWidget(self.shares, 1, 0)
@@ -73,10 +75,12 @@ class Charts(QtWidgets.QWidget):
             self.bn_t = np.append(self.bn_t, snap.time_s)[-HISTORY:]
             self.bn = np.append(self.bn, bottleneck)[-HISTORY:]
         if dt_s > 0:
-            keys = list(STATE_COLORS)
             for s, view in enumerate(snap.stations):
-                for state in view.states:
-                    self.state_time[s, keys.index(state)] += dt_s / len(view.states)
+                share = dt_s / len(view.states)
+                for k, state in enumerate(STATE_COLORS):
+                    n = view.states.count(state)
+                    if n:
+                        self.state_time[s, k] += share * n
 
     def draw(self) -> None:
         hours = self.t / 3600.0

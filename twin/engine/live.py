@@ -207,11 +207,14 @@ def _on_shift(calendar: Calendar, t: float) -> bool:
 
 
 def _server_state(server: Any, now: float, on_shift: bool) -> str:
+    state = server.state
+    if state == des._IDLE:
+        return "starved" if on_shift else "off_shift"
     if not on_shift:
         return "off_shift"
-    if server.state == des._BLOCKED:
+    if state == des._BLOCKED:
         return "blocked"
-    if server.state == des._BUSY:
+    if state == des._BUSY:
         if server.plan is not None:  # a part hit by failures: down during the repairs it crossed
             st = server.station
             w = now if st.to_working is None else st.to_working(now)
