@@ -44,7 +44,7 @@ class Charts(QtWidgets.QWidget):
                                   pen=None, name=state)
             self.shares.addItem(bar)
             self.bars.append(bar)
-        every = max(1, len(station_names) // 24)  # at most ~24 labels: the axis stays legible and cheap to draw
+        every = max(1, -(-len(station_names) // 12))  # at most ~12 labels: the axis stays legible and cheap to draw
         ticks = [[(i, n) for i, n in enumerate(station_names) if i % every == 0]]
         self.shares.getAxis("bottom").setTicks(ticks)
         self.shares.setYRange(0, 1)

@@ -118,6 +118,8 @@ class LayoutView(pg.PlotWidget):
                             a = last[src]
                             b = position[(line.name, st.name)]
                             self._link(a, b, source if source in transports else "")
+        margin = pg.ScatterPlotItem([-7.0], [0.0], size=1, pen=None, brush=None)  # room for the line names
+        self.addItem(margin)
         self.vehicles = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(60, 60, 60), symbol="s")
         self.addItem(self.vehicles)
         self._transport_paths = {name: [] for name in transports}
