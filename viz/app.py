@@ -177,6 +177,7 @@ class MainWindow(QtWidgets.QMainWindow):
         started = time.perf_counter()
         done = 0.0
         piece = 60.0
+        self.sim_wall_s = 0.0  # wall time spent simulating in this frame (the rest is drawing)
         while done < sim_s and time.perf_counter() - started < BUDGET_S:
             dt = min(piece, sim_s - done)
             self.live.advance(dt)
@@ -184,6 +185,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.ab.advance(dt)
             done += dt
             piece = min(piece * 2, 86_400.0)
+        self.sim_wall_s = time.perf_counter() - started
         self.refresh(done)
 
     def refresh(self, dt_s: float) -> None:
@@ -235,7 +237,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                                                          "off"), shares[s]))
             rows.append(f"{view.line}/{view.name}: {len(view.states)} server(s), cycle {view.cycle_s:g} s, "
                         f"{view.operations:,} done; {parts}")
-        self.layout_view.set_tooltips(rows)
+        self.layout_view.set_tooltips(rows, snap)
         self.figures.setText(rows[self.station_box.currentIndex()])
 
     def reset(self) -> None:

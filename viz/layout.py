@@ -122,6 +122,13 @@ class LayoutView(pg.PlotWidget):
         self.addItem(margin)
         self.vehicles = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(60, 60, 60), symbol="s")
         self.addItem(self.vehicles)
+        self.loads = []  # one label a vehicle: the parts on board
+        for tr in spec.transports:
+            for _ in range(tr.vehicles):
+                text = pg.TextItem("", color=(60, 60, 60), anchor=(0, 1))
+                text.setFont(self._font)
+                self.addItem(text)
+                self.loads.append(text)
         self._transport_paths = {name: [] for name in transports}
         for name, a, b in self.links:
             if name:
@@ -163,7 +170,7 @@ class LayoutView(pg.PlotWidget):
             self.outline.setVisible(True)
         xs, ys = [], []
         seen: dict[str, int] = {}
-        for name, state in snap.vehicles:
+        for k, (name, state, load) in enumerate(snap.vehicles):
             paths = self._transport_paths.get(name)
             if not paths:
                 continue
@@ -171,15 +178,23 @@ class LayoutView(pg.PlotWidget):
             i = seen.get(name, 0)
             seen[name] = i + 1
             where = {"idle": 0.05, "loaded": 0.5, "unloading": 0.95, "returning": 0.35}[state]
-            xs.append(x0 + (x1 - x0) * where + 0.25 * i)
-            ys.append(y0 + (y1 - y0) * where)
+            x, y = x0 + (x1 - x0) * where + 0.25 * i, y0 + (y1 - y0) * where
+            xs.append(x)
+            ys.append(y)
+            if k < len(self.loads):
+                self.loads[k].setText(str(load) if load else "")
+                self.loads[k].setPos(x + 0.15, y)
         self.vehicles.setData(xs, ys)
 
-    def set_tooltips(self, rows: list[str]) -> None:
+    def set_tooltips(self, rows: list[str], snap: Snapshot) -> None:
         for items, text in zip(self.stations, rows):
             items.frame.setToolTip(text)
             for cell in items.cells:
                 cell.setToolTip(text)
+        for (back, fill, _), buf in zip(self.buffers, [b for b in snap.buffers if "->" not in b.name]):
+            text = f"buffer after {buf.name}: {buf.level} of {buf.capacity} places"
+            back.setToolTip(text)
+            fill.setToolTip(text)
 
     def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 — Qt's name
         point = self.plotItem.vb.mapSceneToView(self.mapToScene(event.position().toPoint()))

@@ -736,7 +736,7 @@ class DesSimulation:
         dock, stock = tr.dock, tr.stock
         assert dock is not None and stock is not None
         batch, every = tr.spec.batch, tr.spec.every_s
-        me = [3, 0.0]  # state index into VEHICLE_STATES, since
+        me = [3, 0.0, 0]  # state index into VEHICLE_STATES, since, parts on board
         self.vehicles.append((tr, me))
         while True:
             if every is None:
@@ -752,6 +752,7 @@ class DesSimulation:
                     if dock.parts:
                         break
             load = [dock.take_freeing() for _ in range(min(batch, len(dock.parts)))]
+            me[2] = len(load)
             self._vehicle_state(tr, me, 0)
             tr.trips += 1
             yield _Timeout(env, tr.lead(), tr.priority)
@@ -760,6 +761,7 @@ class DesSimulation:
                 leaving = stock.offer(part, tr.priority)
                 if leaving is not None:
                     yield leaving
+                me[2] -= 1
                 if env.now >= self.config.warmup_s:
                     tr.delivered += 1
             self._vehicle_state(tr, me, 2)

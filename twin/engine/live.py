@@ -54,7 +54,7 @@ class Snapshot:
     finished: dict[str, int]  # parts that left each line so far
     product: tuple[str, ...]  # the lines whose output is the scenario's product
     wip: int
-    vehicles: tuple[tuple[str, str], ...]  # (transport, state) per vehicle
+    vehicles: tuple[tuple[str, str, int], ...]  # (transport, state, parts on board) per vehicle
 
     def product_finished(self) -> int:
         return sum(self.finished[name] for name in self.product)
@@ -118,7 +118,7 @@ class LiveRun:
             stations.append(StationView(st.line.name, st.spec.name, states, st.operations, st.cycle.mean,
                                         tuple(st.feed_names)))
         buffers = tuple(BufferView(link.name, len(link.parts), link.capacity) for link in sim.links)
-        vehicles = tuple((tr.spec.name, VEHICLE_STATES[int(me[0])]) for tr, me in sim.vehicles)
+        vehicles = tuple((tr.spec.name, VEHICLE_STATES[int(me[0])], int(me[2])) for tr, me in sim.vehicles)
         return Snapshot(time_s=float(now), stations=tuple(stations), buffers=buffers,
                         finished={ln.name: ln.finished for ln in sim.lines}, product=self._product,
                         wip=sum(ln.wip for ln in sim.lines), vehicles=vehicles)
