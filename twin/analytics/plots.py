@@ -61,3 +61,41 @@ def bottleneck_png(report: BottleneckReport, path: str | Path, timeline: tuple[n
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def sweep_png(settings: list, points: list, path: str | Path, scenario_name: str = "") -> None:  # type: ignore[type-arg]
+    """Throughput over the swept parameter with its 95% band (one setting), or a heat map of it (two settings;
+    the command line refuses a picture of more).
+
+    `settings` are twin.sweep.Setting, `points` twin.sweep.PointSummary in grid order.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mean = np.array([p.throughput_per_hour.mean for p in points])
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if len(settings) == 1:
+        x = np.array([p.values[0] for p in points])
+        bands = [p.throughput_per_hour.ci(0.95) for p in points]
+        lo = np.array([b[0] if b[0] is not None else m for b, m in zip(bands, mean)])
+        hi = np.array([b[1] if b[1] is not None else m for b, m in zip(bands, mean)])
+        ax.fill_between(x, lo, hi, color="#90caf9", alpha=0.6, label="95% interval")
+        ax.plot(x, mean, "o-", color="#1565c0", label="throughput")
+        ax.set_xlabel(settings[0].key)
+        ax.set_ylabel("product an hour")
+        ax.legend()
+    else:
+        a, b = settings[0], settings[1]
+        grid = mean.reshape(len(a.values), len(b.values))
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(b.values)), [f"{v:g}" for v in b.values])
+        ax.set_yticks(range(len(a.values)), [f"{v:g}" for v in a.values])
+        ax.set_xlabel(b.key)
+        ax.set_ylabel(a.key)
+        fig.colorbar(image, ax=ax, label="product an hour (mean)")
+    ax.set_title(f"{scenario_name}: throughput over the sweep".strip(": "))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
