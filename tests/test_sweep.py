@@ -107,3 +107,58 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero() -> None:
     faster = sc.with_station("L", "M2", cycle_s=6.0)
     c2 = compare(sc, faster, plan(sc, hours=6, warmup_hours=0.5, reps=4), SerialExecutor())
     assert c2.difference.mean > 0 and c2.significant
+
+
+def write_line(tmp_path: Path) -> Path:
+    path = tmp_path / "l.toml"
+    path.write_text("""
+[scenario]
+name = "l"
+seed = 4
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "M1"
+cycle_s = 10.0
+dist = "exp"
+buffer = 1
+[[lines.stations]]
+name = "M2"
+cycle_s = 12.0
+dist = "exp"
+""")
+    return path
+
+
+def test_the_sweep_command_writes_a_row_per_point_of_a_2_by_3_grid(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_cli import cli
+
+    out = tmp_path / "s.jsonl"
+    png = tmp_path / "s.png"
+    code, _, err = cli(capsys, "sweep", write_line(tmp_path), "--set", "L.M1.buffer=0,2", "--set",
+                       "L.M2.cycle_s=10:12:1", "--hours", 2, "--warmup-hours", 0.5, "--reps", 2, "--workers", 1,
+                       "--out", out, "--png", png)
+    assert code == 0, err
+    points = [r for r in map(json.loads, out.read_text().splitlines()) if r["kind"] == "point"]
+    assert len(points) == 6 and png.stat().st_size > 1000
+    assert "L.M2.cycle_s" in err and "bottleneck" in err
+    code, _, err = cli(capsys, "sweep", write_line(tmp_path), "--set", "L.M1.buffer=0,2", "--out", out)
+    assert code == 2 and "--resume" in err  # an existing file is completed, never overwritten
+
+
+def test_the_compare_command_and_its_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_cli import cli
+
+    path = write_line(tmp_path)
+    code, out, err = cli(capsys, "compare", path, path, "--hours", 2, "--warmup-hours", 0.5, "--reps", 3,
+                         "--workers", 1, "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["difference_per_hour"]["mean"] == 0.0 and data["significant"] is False
+    code, out, err = cli(capsys, "compare", path, "--set", "L.M2.cycle_s=6", "--hours", 4, "--warmup-hours", 0.5,
+                         "--reps", 3, "--workers", 1, "--json", "-")
+    assert code == 0 and json.loads(out)["difference_per_hour"]["mean"] > 0
+    assert cli(capsys, "compare", path)[0] == 2
+    code, _, err = cli(capsys, "sweep", path, "--set", "L.M2.cycle_s=6", "--scheduler", "localhost:1")
+    assert code == 2 and "tcp://" in err
