@@ -64,8 +64,9 @@ ForceOpt = Annotated[bool, typer.Option(help="overwrite an existing --json file"
 NoFailuresOpt = Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")]
 WorkersOpt = Annotated[int | None, typer.Option(help="processes running replications in parallel (default: one per core, at most one per replication)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")]
-EngineOpt = Annotated[str, typer.Option(help="des (SimPy), flow (the compiled max-plus recursion: exact, for serial "
-                                             "lines) or auto (flow when the scenario is in its class)")]
+EngineOpt = Annotated[str, typer.Option(help="des (SimPy), flow (the compiled max-plus recursion: the same sample "
+                                             "path, for lines and assembly networks without transports) or auto "
+                                             "(flow when the scenario is in its class)")]
 
 
 # ----------------------------------------------------------------------------------------------- run
@@ -499,7 +500,318 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
+# ----------------------------------------------------------------------------------------------- bench
+@app.command()
+def bench(
+    names: Annotated[list[str] | None, typer.Argument(help="built-in lines (twin lines) or scenario .toml files; "
+                                                           "default: every built-in line")] = None,
+    quick: Annotated[bool, typer.Option(help="48 h, 24 h warm-up, 2 replications (where not given) and the one-run "
+                                             "shifting-bottleneck verdict: seconds, not minutes")] = False,
+    engine: EngineOpt = "auto",
+    reps: RepsOpt = None,
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    seed: SeedOpt = None,
+    bottleneck: Annotated[str, typer.Option(help="auto (sensitivity on the flow engine, else and with --quick the "
+                                                 "shifting bottleneck), sensitivity, shifting or none")] = "auto",
+    baseline: Annotated[str | None, typer.Option(help="an earlier `twin bench --json` file: print the differences; "
+                                                      "exit 1 if a KPI moved beyond its interval or speed fell")
+                        ] = None,
+    max_slowdown: Annotated[float, typer.Option(help="with --baseline: fail when station-operations per CPU second "
+                                                     "fell by more than this fraction (1: never)")] = 0.5,
+    json_out: JsonOpt = None,
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run lines headless: throughput with its interval against the nameplate, the bottleneck, and the engine's
+    speed (station-operations per CPU second, wall time, peak memory). Exit 0; 1 if --baseline found a regression;
+    2 on bad input."""
+    from twin.bench import BOTTLENECK_METHODS, Settings, prepare
+    from twin.bench import bench as run_bench
+    from twin.bench_compare import BaselineError, read_baseline
+    from twin.bench_compare import compare as compare_benches
+    from twin.experiment import ENGINES
+
+    names = list(names or builtin_names())
+    if not names:
+        raise _Exit(2, "no scenario given and no built-in lines found (twin lines); give NAMES or .toml files")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _Exit(2, f"{', '.join(twice)}: given more than once; name each scenario once")
+    if engine not in ENGINES:
+        raise _Exit(2, f"--engine {engine}: choose one of {', '.join(ENGINES)}")
+    if bottleneck not in BOTTLENECK_METHODS:
+        raise _Exit(2, f"--bottleneck {bottleneck}: choose one of {', '.join(BOTTLENECK_METHODS)}")
+    if reps is not None and reps < 1:
+        raise _Exit(2, f"--reps {reps}: must be >= 1")
+    if hours is not None and not hours > 0:
+        raise _Exit(2, f"--hours {hours:g}: must be > 0")
+    if seed is not None and seed < 0:
+        raise _Exit(2, f"--seed {seed}: must be >= 0")
+    if not 0 < max_slowdown <= 1:
+        raise _Exit(2, f"--max-slowdown {max_slowdown:g}: give a fraction in (0, 1], e.g. 0.5 (fail when speed "
+                       "halves); 1 never fails on speed")
+    _workers(workers, 1)
+    old = None
+    if baseline is not None:
+        try:
+            old = read_baseline(Path(baseline))
+        except BaselineError as exc:
+            raise _Exit(2, f"--baseline {baseline}: {exc}") from None
+        known = [entry["name"] for entry in old["lines"]]
+        if not set(known) & set(names):
+            raise _Exit(2, f"--baseline {baseline}: no line in common; it has {', '.join(known)}, this bench "
+                           f"{', '.join(names)}")
+    target = _check_bench_output(json_out, force)
+    settings = Settings(quick=quick, engine=engine, reps=reps, hours=hours, warmup_hours=warmup_hours, seed=seed,
+                        bottleneck=bottleneck, workers=workers)
+    jobs = prepare(names, settings)  # every scenario loaded and its engine chosen before anything runs
+    console = _err()
+
+    def show(name: str, stage: str) -> None:
+        if not quiet:
+            console.print(f"[dim]{escape(name)}: {escape(stage)}[/dim]")
+
+    doc = run_bench(jobs, settings, lambda r: _workers(workers, r), show)
+    comparison = None if old is None else compare_benches(doc, old, max_slowdown)
+    if comparison is not None:
+        doc["baseline"] = {"path": baseline, **comparison}
+    if not quiet:
+        _print_bench(console, doc)
+        if comparison is not None:
+            _print_comparison(console, comparison, str(baseline))
+    if target is not None:
+        _write_json(target, doc)
+    if comparison is not None and comparison["regressed"]:
+        bad = [f"{row['name']} ({row['status']})" for row in comparison["rows"]  # type: ignore[attr-defined]
+               if row["status"] not in ("ok", "not in baseline")]
+        raise _Exit(1, f"regression against {baseline}: {', '.join(bad)}")
+
+
+def _check_bench_output(json_out: str | None, force: bool) -> Path | str | None:
+    """Like --json of the other commands; an earlier `twin bench` result may be replaced too."""
+    from twin.bench_compare import is_bench
+
+    if json_out not in (None, "-") and not force:
+        path = Path(json_out)
+        try:
+            earlier = path.is_file() and is_bench(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            earlier = False
+        if earlier:
+            return path
+    return _check_output(json_out, force)
+
+
+def _print_bench(console: Console, doc: dict[str, Any]) -> None:
+    table = Table(title="Bench: the product's throughput (± 95% half-width), nameplate, bottleneck, engine speed",
+                  title_justify="left")
+    for col in ("line", "engine", "runs", "per hour", "per year", "of rated", "bottleneck", "by", "station-ops",
+                "CPU s", "wall s", "ops/CPU s", "peak MiB"):
+        table.add_column(col, justify="left" if col in ("line", "engine", "bottleneck", "by") else "right",
+                         no_wrap=col != "bottleneck", overflow="fold")
+    short = {"sensitivity": "sens.", "shifting_bottleneck": "shift.", "none": ""}
+    for ln in doc["lines"]:
+        tp, plate, neck = ln["throughput"], ln["nameplate"], ln["bottleneck"]
+        ratio = "" if plate["ratio"] is None else f"{100 * plate['ratio']:.1f}%"
+        where = "" if neck["station"] is None else f"{neck['line']}/{neck['station']}"
+        speed = "" if ln["ops_per_cpu_s"] is None else f"{ln['ops_per_cpu_s']:,.0f}"
+        table.add_row(escape(ln["name"]), ln["engine"], f"{ln['replications']}×{ln['hours']:g}h",
+                      _fmt_json(tp["per_hour"], 2), f"{tp['per_year']['mean']:,.0f}", ratio, escape(where),
+                      short[neck["method"]], f"{ln['station_operations']:,}", f"{ln['cpu_s']:.2f}",
+                      f"{ln['wall_s']:.2f}", speed, "" if ln["peak_rss_mib"] is None else f"{ln['peak_rss_mib']:.0f}")
+    console.print(table)
+    console.print(f"[dim]twin {doc['version']}, python {doc['machine']['python']}, {doc['machine']['cpu_count']} "
+                  f"CPU(s); of rated: per year / rated_per_year, else per working hour / rated_per_hour; by: "
+                  "sens. = paired sensitivities (as twin bottleneck), shift. = shifting bottleneck of one run; "
+                  f"{doc['total_wall_s']:.1f} s in all[/dim]")
+
+
+def _fmt_json(est: dict[str, Any], digits: int) -> str:
+    lo, hi = est["ci95"]
+    if lo is None:
+        return f"{est['mean']:,.{digits}f}"
+    return f"{est['mean']:,.{digits}f} ± {(hi - lo) / 2:,.{digits}f}"
+
+
+def _print_comparison(console: Console, comparison: dict[str, Any], baseline: str) -> None:
+    table = Table(title=f"Against {escape(baseline)} (twin {comparison['version']}): a KPI moves when the two 95% "
+                        f"intervals do not overlap; speed fails below {1 - comparison['max_slowdown']:.0%} of the "
+                        "baseline's", title_justify="left")
+    for col in ("line", "per hour", "baseline", "difference", "allowed ±", "ops / CPU s", "baseline", "change",
+                "bottleneck", "status"):
+        table.add_column(col, justify="left" if col in ("line", "bottleneck", "status") else "right")
+    for row in comparison["rows"]:
+        kpi, speed, neck = row["throughput_per_hour"], row["ops_per_cpu_s"], row["bottleneck"]
+        if kpi is None:
+            table.add_row(escape(row["name"]), *[""] * 8, row["status"])
+            continue
+        change = "" if speed["change"] is None else f"{100 * speed['change']:+.1f}%"
+        moved = "changed: " if neck["changed"] else ""
+        status = row["status"] if row["status"] == "ok" else f"[red]{row['status']}[/red]"
+        table.add_row(escape(row["name"]), f"{kpi['new']:,.3f}", f"{kpi['old']:,.3f}", f"{kpi['difference']:+,.3f}",
+                      f"{kpi['allowed']:,.3f}", "" if speed["new"] is None else f"{speed['new']:,.0f}",
+                      "" if speed["old"] is None else f"{speed['old']:,.0f}", change,
+                      escape(f"{moved}{neck['old']} -> {neck['new']}" if neck["changed"] else str(neck["new"])),
+                      status)
+    console.print(table)
+    for row in comparison["rows"]:
+        if row["notes"]:
+            console.print(f"[dim]{escape(row['name'])}: settings differ from the baseline: "
+                          f"{escape('; '.join(row['notes']))}[/dim]")
+
+
 # ----------------------------------------------------------------------------------------------- entry point
+# ----------------------------------------------------------------------------------------------- sweep, compare
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="LINE.STATION.FIELD=VALUES, VALUES a list (10,12,15) or a range start:stop:step (stop "
+                  "included); several --set make a full grid")]
+SchedulerOpt = Annotated[str | None, typer.Option(help="run on an existing Dask cluster: tcp://HOST:PORT")]
+DaskLocalOpt = Annotated[bool, typer.Option("--dask-local", help="run on a Dask LocalCluster on this machine")]
+
+
+def _executor(workers: int | None, scheduler: str | None, dask_local: bool, tasks: int) -> Any:
+    from twin.executors import make_executor
+
+    if scheduler is not None and dask_local:
+        raise _Exit(2, "give --scheduler or --dask-local, not both")
+    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise _Exit(2, f"--scheduler {scheduler}: give the scheduler's address, e.g. tcp://10.0.0.5:8786")
+    return make_executor(_workers(workers, tasks), scheduler, dask_local)
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    reps: RepsOpt = None,
+    seed: SeedOpt = None,
+    out: Annotated[str | None, typer.Option(help="append each finished replication, then each point's summary, to "
+                                                 "this .csv or .jsonl file")] = None,
+    resume: Annotated[bool, typer.Option(help="complete the --out file of an interrupted sweep")] = False,
+    png: Annotated[str | None, typer.Option(help="write a PNG of throughput over the sweep (1 or 2 settings)")] = None,
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    dask_local: DaskLocalOpt = False,
+    engine: EngineOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Run a grid of station settings with replications (common random numbers across the grid): throughput with
+    its 95% interval and the bottleneck at each point."""
+    from twin.analytics.plots import sweep_png
+    from twin.sweep import grid, parse_setting, run_sweep
+
+    sc = load(scenario)
+    if not set_:
+        raise _Exit(2, "give at least one --set LINE.STATION.FIELD=VALUES, e.g. --set wheel.painting.cycle_s=13:16:1")
+    settings = [parse_setting(text, sc) for text in set_]
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, engine=engine)
+    png_path = _check_png(png, force)
+    if png_path is not None and len(settings) > 2:
+        raise _Exit(2, f"--png: a picture of {len(settings)} settings is not drawn; use one or two --set")
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and not out_path.parent.exists():
+        raise _Exit(2, f"--out {out}: the folder {out_path.parent} does not exist")
+    points = grid(settings)
+    executor = _executor(workers, scheduler, dask_local, len(points) * the_plan.reps)
+    console = _err()
+    interactive = console.is_terminal and not quiet
+
+    def report(done: int, total: int, point: Any) -> None:
+        if interactive:
+            bar.update(task, completed=done)
+        elif point is not None and not quiet:
+            values = ", ".join(f"{s.key}={v:g}" for s, v in zip(settings, point.values))
+            console.print(f"point {point.point + 1}/{len(points)} ({values}): "
+                          f"{_fmt(point.throughput_per_hour, 2)} an hour; bottleneck {point.bottleneck}")
+
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True, disable=not interactive) as bar:
+            task = bar.add_task(f"{escape(sc.name)}: {len(points)} points x {the_plan.reps} replications",
+                                total=len(points) * the_plan.reps)
+            result = run_sweep(sc, settings, the_plan, executor, out=out_path, resume=resume, progress=report)
+    finally:
+        executor.close()
+    if not quiet:
+        table = Table(title=f"{sc.name}: sweep, {the_plan.reps} replications a point, "
+                            f"{the_plan.horizon_s / 3600:g} h ({the_plan.warmup_s / 3600:g} h warm-up); "
+                            f"ran {result.ran} on {executor.name}", title_justify="left")
+        for s in settings:
+            table.add_column(s.key, justify="right")
+        table.add_column("product an hour", justify="right")
+        table.add_column("bottleneck (shifting-bottleneck method)")
+        for ps in result.points:
+            table.add_row(*(f"{v:g}" for v in ps.values), _fmt(ps.throughput_per_hour, 2), escape(ps.bottleneck))
+        console.print(table)
+    if png_path is not None:
+        sweep_png(settings, result.points, png_path, sc.name)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="scenario A (a .toml file or a built-in name)")],
+    b: Annotated[str | None, typer.Argument(help="scenario B; or give --set changes to A instead")] = None,
+    set_: SetOpt = None,
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    reps: RepsOpt = None,
+    seed: SeedOpt = None,
+    json_out: JsonOpt = None,
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    dask_local: DaskLocalOpt = False,
+    engine: EngineOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Throughput of B against A from paired replications with common random numbers: the difference, its 95%
+    interval, and whether it is significant."""
+    from twin.sweep import compare as compare_runs
+    from twin.sweep import parse_setting, point_scenario
+
+    sc_a = load(a)
+    if (b is None) == (not set_):
+        raise _Exit(2, "give a second scenario B, or --set changes to A (one of the two)")
+    if b is not None:
+        sc_b = load(b)
+    else:
+        settings = [parse_setting(text, sc_a) for text in set_ or []]
+        if any(len(s.values) != 1 for s in settings):
+            raise _Exit(2, "with compare, each --set takes one value (LINE.STATION.FIELD=VALUE)")
+        sc_b = point_scenario(sc_a, settings, tuple(s.values[0] for s in settings))
+    the_plan = make_plan(sc_a, hours, warmup_hours, reps, seed, engine=engine)
+    if the_plan.reps < 2:
+        raise _Exit(2, f"--reps {the_plan.reps}: an interval needs at least 2 replications")
+    target = _check_output(json_out, force)
+    executor = _executor(workers, scheduler, dask_local, 2 * the_plan.reps)
+    try:
+        c = compare_runs(sc_a, sc_b, the_plan, executor)
+    finally:
+        executor.close()
+    lo, hi = c.difference.ci(0.95)
+    if not quiet:
+        console = _err()
+        table = Table(title=f"B against A: {the_plan.reps} paired replications (common random numbers)",
+                      title_justify="left")
+        for col in ("", "product an hour"):
+            table.add_column(col, justify="left" if not col else "right")
+        table.add_row(f"A {escape(sc_a.name)}", _fmt(c.a, 2))
+        table.add_row(f"B {escape(sc_b.name)}", _fmt(c.b, 2))
+        table.add_row("B − A", _fmt(c.difference, 2))
+        console.print(table)
+        console.print("significant at 95%: " + ("[bold]yes[/bold]" if c.significant else "no (0 is in the interval)"))
+    if target is not None:
+        _write_json(target, {"a": sc_a.name, "b": sc_b.name, "seed": the_plan.seed, "replications": the_plan.reps,
+                             "a_per_hour": c.a.to_dict(), "b_per_hour": c.b.to_dict(),
+                             "difference_per_hour": {"mean": c.difference.mean, "ci95": [lo, hi]},
+                             "significant": c.significant})
+
+
 # ----------------------------------------------------------------------------------------------- plug-ins
 def _plugins() -> None:
     """Commands other packages register under the `twin.commands` entry point (the desktop app's `twin gui`):
