@@ -25,7 +25,7 @@ from viz.layout import LayoutView
 FRAME_MS = 33  # ~30 frames a second
 BUDGET_S = 0.022  # simulation time allowed per frame, the rest is drawing
 CHART_PERIOD_S = 0.2  # the charts are redrawn 5 times a second, the layout every frame
-SPEEDS = [1, 10, 100, 1_000, 10_000, 100_000, math.inf]  # simulated seconds per wall second ("max" last)
+SPEEDS = (1, 10, 100, 1_000, 10_000, 100_000, math.inf)  # simulated seconds per wall second ("max" last)
 
 
 def rated_per_hour(scenario: Scenario, product: tuple[str, ...]) -> float | None:

@@ -8,6 +8,7 @@ places) shows one bar split by the share of its servers in each state. Zoom and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
@@ -16,13 +17,13 @@ from twin.engine.live import Snapshot
 from twin.scenario import Scenario
 from twin.spec import names_of
 
-STATE_COLORS = {  # colour-blind-safe (Okabe-Ito) where it matters: working / blocked / starved / down
+STATE_COLORS = MappingProxyType({  # colour-blind-safe (Okabe-Ito) where it matters: working / blocked / starved / down
     "working": (0, 158, 115),
     "blocked": (230, 159, 0),
     "starved": (240, 228, 66),
     "down": (213, 94, 0),
     "off_shift": (120, 120, 120),
-}
+})
 CELLS = 12
 BOX_W, BOX_H, PITCH, ROW = 3.0, 1.6, 4.2, 4.2
 
