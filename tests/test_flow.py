@@ -148,6 +148,11 @@ def test_cli_engine_flow_outside_the_class_exits_2_naming_the_feature(capsys: py
     assert "jinhua" in err and "transports" in err and "--engine des" in err and "Traceback" not in err
 
 
+def test_check_says_which_engine_auto_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(capsys, "check", "wheel")[2].rstrip().endswith("--engine auto takes it)")
+    assert "engine: des (the flow engine cannot carry transports" in cli(capsys, "check", "jinhua")[2]
+
+
 def test_cli_json_says_which_engine_ran(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "run", "wheel", "--hours", 30, "--warmup-hours", 6, "--reps", 2, "--json", "-")
     assert code == 0, err
