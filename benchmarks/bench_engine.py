@@ -63,6 +63,8 @@ import simpy  # noqa: E402
 
 import twin  # noqa: E402
 from plain_simpy import run_plain  # noqa: E402
+from twin.bench import reset_peak_rss  # noqa: E402
+from twin.bench import status_mib as proc_status_mib  # noqa: E402
 from twin.engine.des import simulate  # noqa: E402
 
 CYCLE_S = 10.0
@@ -189,28 +191,6 @@ def ru_maxrss_mib() -> float:
     """``ru_maxrss`` of this process, MiB (KiB on Linux, bytes on macOS); on Linux it includes the spawner's peak."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def proc_status_mib(key: str) -> float | None:
-    """A ``kB`` field of /proc/self/status (e.g. VmRSS, VmHWM) in MiB; None where there is no such file."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for row in fh:
-                if row.startswith(key + ":"):
-                    return int(row.split()[1]) / 2**10
-    except OSError:
-        return None
-    return None
-
-
-def reset_peak_rss() -> bool:
-    """Reset this process's RSS high-water mark (VmHWM) to the current RSS (Linux >= 4.0); whether it worked."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
-            fh.write("5")
-    except OSError:
-        return False
-    return True
 
 
 def memory_child(stations: int, parts: int) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def bottleneck_method(settings: Settings, engine: str) -> tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------------------------- measuring
-def _status_mib(key: str) -> float | None:
+def status_mib(key: str) -> float | None:
     """A kB field of /proc/self/status (VmRSS, VmHWM) in MiB; None where there is none."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
@@ -141,7 +141,7 @@ def _status_mib(key: str) -> float | None:
     return None
 
 
-def _reset_peak_rss() -> bool:
+def reset_peak_rss() -> bool:
     """Reset this process's VmHWM to its current RSS (Linux >= 4.0); whether that worked."""
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
@@ -179,15 +179,15 @@ def timed_run(scenario: Scenario, the_plan: Plan, workers: int) -> Timed:
     warm_s = min(WARM_UP_RUN_S, the_plan.horizon_s)
     run_plan(scenario, replace(the_plan, horizon_s=warm_s, warmup_s=0.0, reps=1, stop_after_parts=None), workers=1)
     gc.collect()
-    rss_before = _status_mib("VmRSS")
-    reset = _reset_peak_rss()
+    rss_before = status_mib("VmRSS")
+    reset = reset_peak_rss()
     children_before = _children_cpu_s()
     wall0, cpu0 = time.perf_counter(), time.process_time()
     res = run_plan(scenario, the_plan, workers=workers)
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
     children = _children_cpu_s() - children_before
-    hwm = _status_mib("VmHWM") if reset else None
+    hwm = status_mib("VmHWM") if reset else None
     peak = hwm if hwm is not None else _maxrss_mib(children=False)
     workers_peak = _maxrss_mib(children=True) if children > 0 else None
     if workers_peak is not None:
