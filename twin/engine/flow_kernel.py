@@ -140,6 +140,40 @@ def _clip_add(lo: float, hi: float, w0: float, w_end: float) -> float:
     return b - a if b > a else 0.0
 
 
+@njit(cache=True, inline="always")
+def account_hit_part(acc, work_col: int, down_col: int, sw: float, total: float, work: float, left: float,
+                     d_ttf, fp: int, d_ttr, rp: int, w0: float, w_end: float) -> tuple[float, int, int]:
+    """A part whose processing crosses failures, started at sw (working clock), `total` long with its repairs:
+    its chunks (left, repair), ..., (rest, 0) added to acc[work_col] / acc[down_col] inside the window, as the
+    SimPy engine accounts them. d_ttf[fp], d_ttr[rp] are the next failure and repair draws. Returns the time to
+    failure left after the part and the next draw positions."""
+    end_w = sw + total
+    chunk_t = sw
+    rest = work
+    while left < rest:
+        repair = d_ttr[rp]
+        rp += 1
+        for piece in range(2):
+            length = left if piece == 0 else repair
+            b = chunk_t + length
+            if b > end_w:
+                b = end_w
+            if b > chunk_t:
+                span = _clip_add(chunk_t, b, w0, w_end)
+                if span > 0.0:
+                    acc[work_col if piece == 0 else down_col] += span
+            chunk_t += length
+        rest -= left
+        left = d_ttf[fp]
+        fp += 1
+    b = chunk_t + rest
+    if b > end_w:
+        b = end_w
+    if b > chunk_t:
+        acc[work_col] += _clip_add(chunk_t, b, w0, w_end)
+    return left - rest, rp, fp
+
+
 @njit(cache=True, nogil=True)
 def _variant(ctl, ret, mix_u, mix_cum, mix_pat, peek: bool) -> int:
     """The next variant of the mix (random by share from its uniforms, or the cyclic pattern); -1: refill first."""
@@ -466,56 +500,24 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             srv_ttf[soff + s] = left - work
                         else:
                             hit = True
-                            rest = work
-                            # the chunks (left, repair), ..., (rest, 0), accounted as the SimPy engine does
-                            chunk_t = sw
                             base = j * n_ttr
                             fbase = j * n_ttf
-                            # first pass: total (the chunk accounting needs the end as its upper limit)
+                            # the total first: the chunk accounting needs the end as its upper limit
                             rp = ist[j, R_POS]
                             fp = ist[j, F_POS]
-                            tot = work
                             lft = left
                             rst = work
                             while lft < rst:
-                                tot += d_ttr[base + rp]
+                                total += d_ttr[base + rp]
                                 rp += 1
                                 rst -= lft
                                 lft = d_ttf[fbase + fp]
                                 fp += 1
-                            total = tot
-                            end_w = sw + total
-                            rp = ist[j, R_POS]
-                            fp = ist[j, F_POS]
-                            while left < rest:
-                                repair = d_ttr[base + rp]
-                                rp += 1
-                                for piece in range(2):
-                                    length = left if piece == 0 else repair
-                                    a = chunk_t
-                                    b = chunk_t + length
-                                    if b > end_w:
-                                        b = end_w
-                                    if b > a:
-                                        span = _clip_add(a, b, w0, w_end)
-                                        if span > 0.0:
-                                            if piece == 0:
-                                                fst[j, WORKING] += span
-                                            else:
-                                                fst[j, DOWN] += span
-                                    chunk_t += length
-                                rest -= left
-                                left = d_ttf[fbase + fp]
-                                fp += 1
-                            a = chunk_t
-                            b = chunk_t + rest
-                            if b > end_w:
-                                b = end_w
-                            if b > a:
-                                fst[j, WORKING] += _clip_add(a, b, w0, w_end)
-                            ist[j, R_POS] = rp
-                            ist[j, F_POS] = fp
-                            srv_ttf[soff + s] = left - rest
+                            srv_ttf[soff + s], rp, fp = account_hit_part(
+                                fst[j], WORKING, DOWN, sw, total, work, left, d_ttf, fbase + ist[j, F_POS], d_ttr,
+                                base + ist[j, R_POS], w0, w_end)
+                            ist[j, R_POS] = rp - base
+                            ist[j, F_POS] = fp - fbase
                     end_w = sw + total
                     if not hit:
                         if sw >= w0 and end_w <= w_end:

@@ -10,7 +10,7 @@ from numba import njit
 
 from twin.engine.flow_kernel import (
     DONE_ALL, EXITS, GROW_EXITS, GROW_PERIODS, INCLUSIVE, R_CODE, R_NEXIT, R_NPER, R_STATION, RECORD, REFILL,
-    STOP_N, T_END, WARM, to_calendar, to_working,
+    STOP_N, T_END, WARM, account_hit_part, to_calendar, to_working,
 )
 
 # per-station state: columns of `sst` (int) and `sf` (float); per line: `lst`, `lsf`
@@ -245,41 +245,11 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                         rst -= lft
                         lft = d_ttf[j * n_ttf + fp]
                         fp += 1
-                    end_w = sw + total
-                    rp = sst[j, S_RPOS]
-                    fp = sst[j, S_FPOS]
-                    chunk_t = sw
-                    rest = work
-                    while left < rest:
-                        repair = d_ttr[j * n_ttr + rp]
-                        rp += 1
-                        for piece in range(2):
-                            length = left if piece == 0 else repair
-                            a = chunk_t
-                            b = chunk_t + length
-                            if b > end_w:
-                                b = end_w
-                            if b > a:
-                                lo = a if a > w0 else w0
-                                hi = b if b < w_end else w_end
-                                if hi > lo:
-                                    sf[j, S_WORK if piece == 0 else S_DOWN] += hi - lo
-                            chunk_t += length
-                        rest -= left
-                        left = d_ttf[j * n_ttf + fp]
-                        fp += 1
-                    a = chunk_t
-                    b = chunk_t + rest
-                    if b > end_w:
-                        b = end_w
-                    if b > a:
-                        lo = a if a > w0 else w0
-                        hi = b if b < w_end else w_end
-                        if hi > lo:
-                            sf[j, S_WORK] += hi - lo
-                    sst[j, S_RPOS] = rp
-                    sst[j, S_FPOS] = fp
-                    sf[j, TTF] = left - rest
+                    sf[j, TTF], rp, fp = account_hit_part(
+                        sf[j], S_WORK, S_DOWN, sw, total, work, left, d_ttf, j * n_ttf + sst[j, S_FPOS], d_ttr,
+                        j * n_ttr + sst[j, S_RPOS], w0, w_end)
+                    sst[j, S_RPOS] = rp - j * n_ttr
+                    sst[j, S_FPOS] = fp - j * n_ttf
             end_w = sw + total
             if not hit:
                 if sw >= w0 and end_w <= w_end:
