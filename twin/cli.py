@@ -458,7 +458,7 @@ def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, o
         rated += f", rated {line.rated_per_year:,.0f}/yr" if line.rated_per_year else ""
         console.print(f"line {escape(line.name)}: at most {_capacity(sc, line.name, slowest.name):.1f}/working hour, "
                       f"limited by {escape(repr(slowest.name))} in isolation{rated}")
-    from twin.engine.flow import flow_problem
+    from twin.engine.flow_class import flow_problem
 
     problem = flow_problem(sc)
     console.print("engine: " + ("flow (the scenario is in the flow engine's class; --engine auto takes it)"

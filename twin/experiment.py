@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from twin.engine.des import simulate
-from twin.engine.flow import flow_problem, simulate_flow
+from twin.engine.flow_class import flow_problem
 from twin.engine.model import ReplicationResult, RunConfig
 from twin.errors import EngineError
 from twin.results import Results
@@ -109,7 +109,11 @@ def choose_engine(scenario: Scenario, the_plan: Plan) -> tuple[str, str]:
 
 def _one(args: tuple[Scenario, RunConfig, str]) -> ReplicationResult:
     scenario, config, engine = args
-    return simulate_flow(scenario, config) if engine == "flow" else simulate(scenario, config)
+    if engine == "flow":
+        from twin.engine.flow import simulate_flow  # numba loads only when the flow engine runs
+
+        return simulate_flow(scenario, config)
+    return simulate(scenario, config)
 
 
 def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Progress | None = None) -> Results:
@@ -125,6 +129,8 @@ def run_plan(scenario: Scenario, the_plan: Plan, workers: int = 1, progress: Pro
     elif engine == "flow":
         # The flow kernels release the GIL: threads share the compiled code and the scenario, with no process
         # start-up and no pickling; Ctrl-C sets `cancel`, which every run checks between two compiled calls.
+        from twin.engine.flow import simulate_flow
+
         cancel = threading.Event()
         threads = ThreadPoolExecutor(max_workers=min(workers, the_plan.reps))
         try:

@@ -21,6 +21,7 @@ import numpy as np
 from twin.calendar import Calendar
 from twin.engine import flow_kernel as fk
 from twin.engine import flow_serial as fs
+from twin.engine.flow_class import flow_problem
 from twin.engine.model import ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
 from twin.scenario import Scenario
@@ -28,29 +29,6 @@ from twin.spec import StationSpec, names_of
 from twin.streams import BLOCK, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
-
-
-def flow_problem(scenario: Scenario, config: RunConfig | None = None) -> str | None:
-    """Why the flow engine cannot run this scenario exactly (the first feature it cannot carry), or None."""
-    spec = scenario.spec
-    if spec.transports:
-        return f"transports ({spec.transports[0].name})"
-    mix_line = spec.mix.line if spec.mix is not None else None
-    for line in spec.lines:
-        for pos, st in enumerate(line.stations):
-            for inp in st.inputs:
-                sources = names_of(inp.source)
-                if len(sources) > 1:
-                    return f"a stock fed by several lines ({'+'.join(sources)} -> {line.name}/{st.name})"
-            if st.inputs and pos == 0 and st.servers > 1 and line.name == mix_line:
-                # each server would wait for the kit of its own variant, and the first complete kit goes first
-                return f"parallel servers gathering kits of a mix at a line's first station ({line.name}/{st.name})"
-            failing = config is None or config.failures
-            if failing and st.mtbf_s is not None and st.mttr_s is not None and st.failure_basis == "calendar":
-                return f"calendar-based failures (line {line.name}, station {st.name})"
-    if config is not None and config.trace:
-        return "a state trace (--trace)"
-    return None
 
 
 def _pow2(n: int) -> int:
