@@ -113,10 +113,29 @@ def pooled() -> twin.Scenario:
 
 
 def test_outside_the_class_the_feature_is_named() -> None:
-    assert str(flow_problem(twin.load("jinhua"))).startswith("transports")
+    assert str(flow_problem(twin.load("jinhua"))).startswith(
+        "a dock shared by several lines whose last station has parallel servers and scrap (edrive-1/eol_test")
     assert str(flow_problem(pooled())).startswith("a stock fed by several lines (F1+F2 -> A/a)")
-    with pytest.raises(EngineError, match="transports"):
+    with pytest.raises(EngineError, match="several lines"):
         FlowSimulation(twin.load("jinhua"), RunConfig(horizon_s=3600.0))
+
+
+def test_a_kit_that_waits_is_not_overtaken_by_a_variant_needing_less() -> None:
+    # Found with transports, present before them: m1 (2 servers) takes parts in arrival order; part 3 (variant A)
+    # waits for the feeder's 2nd part at 160 s, so parts 4 and 5 (variant B, needing nothing) wait behind it.
+    data: dict[str, Any] = {
+        "scenario": {"name": "overtake", "product": "M"},
+        "lines": [{"name": "F0", "stations": [{"name": "f0", "cycle_s": 80.0}]},
+                  {"name": "M", "stations": [
+                      {"name": "m0", "cycle_s": 5.0},
+                      {"name": "m1", "cycle_s": 5.0, "servers": 2, "inputs": [{"from": "F0", "qty": 1, "stock": 2}]},
+                      {"name": "m2", "cycle_s": 5.0}]}],
+        "mix": {"line": "M", "variants": [{"name": "A", "share": 0.3}, {"name": "B", "share": 0.7, "bom": {"F0": 0}}]}}
+    sc = twin.from_dict(data)
+    flow, des = both(sc, RunConfig(horizon_s=1000.0, seed=0))
+    assert_same(flow, des)
+    main = flow.trace.exit_s[flow.trace.exit_line == 1]  # type: ignore[union-attr]
+    np.testing.assert_allclose(main[:8], [15, 90, 170, 175, 180, 250, 330, 335])  # B A A B B A A B in the mix stream
 
 
 def test_calendar_failures_and_traces_are_outside_the_class() -> None:
@@ -145,12 +164,14 @@ def test_engines_give_the_same_results_through_the_experiment() -> None:
 def test_cli_engine_flow_outside_the_class_exits_2_naming_the_feature(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "run", "jinhua", "--engine", "flow", "--hours", 1, "--warmup-hours", 0, "--reps", 1)
     assert code == 2 and out == ""
-    assert "jinhua" in err and "transports" in err and "--engine des" in err and "Traceback" not in err
+    assert "jinhua" in err and "dock shared by several lines" in err and "--engine des" in err
+    assert "Traceback" not in err
 
 
 def test_check_says_which_engine_auto_takes(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "check", "wheel")[2].rstrip().endswith("--engine auto takes it)")
-    assert "engine: des (the flow engine cannot carry transports" in cli(capsys, "check", "jinhua")[2]
+    assert "engine: des (the flow engine cannot carry a dock shared by several lines" in cli(
+        capsys, "check", "jinhua")[2]
 
 
 def test_cli_json_says_which_engine_ran(capsys: pytest.CaptureFixture[str]) -> None:

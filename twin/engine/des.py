@@ -531,9 +531,19 @@ class DesSimulation:
         Simultaneous events are common with deterministic times; their order decides which of two parts finishing
         at once moves on first, and so which server, part and draw go together. The rule "downstream first" (a place
         freed downstream at time t is free for a part finishing upstream at t) is the one the flow engine applies
-        too, so both engines break ties alike. Priority = 1 + the number of hops to the end of the flow.
+        too, so both engines break ties alike. Priority = 1 + the number of hops to the end of the flow, scaled so
+        that the last stations of lines sharing one dock rank among themselves in the transport's order of its
+        lines (parts offered to the dock at one instant go in that order, in both engines).
         """
         memo: dict[int, int] = {}
+        scale = max([len(names_of(tr.spec.source)) for tr in self.transports] + [1])
+        rank: dict[int, int] = {}
+        for tr in self.transports:
+            sources = names_of(tr.spec.source)
+            if len(sources) > 1:
+                for r, name in enumerate(sources):
+                    last = [st for st in self.stations if st.line.name == name][-1]
+                    rank[id(last)] = r
 
         def hops(node: Any) -> int:
             key = id(node)
@@ -543,9 +553,9 @@ class DesSimulation:
             return memo[key]
 
         for st in self.stations:
-            st.priority = 1 + hops(st)
+            st.priority = scale * (1 + hops(st)) + rank.get(id(st), 0)
         for tr in self.transports:
-            tr.priority = 1 + hops(tr)
+            tr.priority = scale * (1 + hops(tr))
         for link in self.links:
             if link.consumer is not None:
                 link.priority = link.consumer.priority

@@ -21,6 +21,7 @@ import numpy as np
 from twin.calendar import Calendar
 from twin.engine import flow_kernel as fk
 from twin.engine import flow_serial as fs
+from twin.engine import flow_transport as ft
 from twin.engine.flow_class import flow_problem
 from twin.engine.model import ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
@@ -119,6 +120,7 @@ class _Measured:
     feeds: list[tuple[str, int, float]] = field(default_factory=list)  # assembly stocks: name, places, area
     starved_by: list[dict[str, float]] | None = None  # per station: input -> server-seconds short of it
     terminal: tuple[bool, ...] | None = None
+    transports: tuple[np.ndarray, np.ndarray] | None = None  # vehicle-seconds per state, parts delivered
 
 
 class FlowSimulation:
@@ -142,8 +144,13 @@ class FlowSimulation:
         spec = self.scenario.spec
         stations = [(ln, st) for ln in spec.lines for st in ln.stations]
         n = len(stations)
-        ist = np.zeros((n, fk.NI), dtype=np.int64)
-        fst = np.zeros((n, fk.NF))
+        n_tr = len(spec.transports)
+        n_pool = sum(1 for t in spec.transports if len(names_of(t.source)) > 1)
+        # after the stations: a row per transport (the stock it fills), a row per dock shared by several lines
+        ist = np.zeros((n + n_tr + n_pool, fk.NI), dtype=np.int64)
+        fst = np.zeros((n + n_tr + n_pool, fk.NF))
+        fst[n:, fk.LAST_ADM] = -math.inf
+        fst[n:, fk.LAST_FREED] = -math.inf
         self.calendars = [Calendar.from_spec(ln.calendar or spec.calendar) for ln in spec.lines]
         servers = np.array([st.servers for _, st in stations], dtype=np.int64)
         soff = np.concatenate(([0], np.cumsum(servers)[:-1]))
@@ -193,6 +200,7 @@ class FlowSimulation:
                     scales[j * n_var:(j + 1) * n_var] = [v.cycle_s.get(st.name, base) / base for v in variants]
                 if in_mix and pos == 0:
                     row[fk.MIX_SRC] = 1
+        transports = self._transports(ist, lint, last_of, n)
         # assembly inputs, in the order the SimPy engine builds its stocks
         for ln in spec.lines:
             in_mix = mix is not None and mix.line == ln.name
@@ -203,19 +211,23 @@ class FlowSimulation:
                 ist[j, fk.KIT], ist[j, fk.N_IN], ist[j, fk.IN_OFF] = 1, len(st.inputs), len(in_prod)
                 for inp in st.inputs:
                     (source,) = names_of(inp.source)
-                    producer = last_of[source]
                     stock = inp.stock if inp.stock is not None else inp.qty
+                    if source in self.transport_rows:
+                        producer = self.transport_rows[source]
+                        transports["tst"][producer - n, ft.TR_CONS] = j
+                    else:
+                        producer = last_of[source]
+                        lint[ist[producer, fk.LINE], fk.TERMINAL] = 0
                     ist[producer, fk.OUT_KIND], ist[producer, fk.CONSUMER] = fk.OUT_FEED, j
                     ist[producer, fk.SLOTS] = stock
-                    lint[ist[producer, fk.LINE], fk.TERMINAL] = 0
                     in_prod.append(producer)
                     in_qty.append([v.bom.get(source, inp.qty) for v in variants] if in_mix else [inp.qty] * n_var)
                     self.feeds.append((producer, f"{source}->{ln.name}/{st.name}", stock))
         # rings: each station's out-link holds its admission times and the times its places were freed
-        ar_off = np.zeros(n, dtype=np.int64)
+        ar_off = np.zeros(n + n_tr + n_pool, dtype=np.int64)
         total = 0
-        for j in range(n):
-            size = _pow2(int(ist[j, fk.SLOTS]) + 2) if ist[j, fk.OUT_KIND] != fk.OUT_SINK else 1
+        for j in range(n + n_tr + n_pool):
+            size = _pow2(int(ist[j, fk.SLOTS] + ist[j, fk.M]) + 2) if ist[j, fk.OUT_KIND] != fk.OUT_SINK else 1
             ar_off[j] = total
             ist[j, fk.AR_MASK] = ist[j, fk.FR_MASK] = size - 1
             total += size
@@ -241,6 +253,7 @@ class FlowSimulation:
         ctl[fk.INCLUSIVE] = 1.0 if inclusive else 0.0
         ctl[fk.STOP_N] = stop_n
         ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
+        ctl[fk.N_EXTRA] = n_tr + n_pool
         ret = np.zeros(fk.NRET, dtype=np.int64)
         mix_u, mix_cum, mix_pat = np.zeros(1), np.ones(1), np.zeros(1, dtype=np.int64)
         self.mix_source = None
@@ -276,7 +289,58 @@ class FlowSimulation:
             per_st=np.zeros(1024 if cfg.active_periods else 1, dtype=np.int32),
             per_a=np.zeros(1024 if cfg.active_periods else 1), per_b=np.zeros(1024 if cfg.active_periods else 1),
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
+            d_lead=self.tdraws[fk.TRAVEL].values, d_back=self.tdraws[fk.BACK].values, **transports,
         )
+
+    def _transports(self, ist: np.ndarray, lint: np.ndarray, last_of: dict[str, int], n: int
+                    ) -> dict[str, np.ndarray]:
+        """The transports' rows (their stocks), their docks at the end of the source lines, their vehicles and the
+        streams of their travel and return times, as the SimPy engine opens them."""
+        cfg = self.config
+        spec = self.scenario.spec
+        n_tr = len(spec.transports)
+        tst = np.zeros((n_tr, ft.NTI), dtype=np.int64)
+        n_veh = sum(t.vehicles for t in spec.transports)
+        self.tdraws = {p: _Draws(max(n_tr, 1), _MIN_DRAWS) for p in (fk.TRAVEL, fk.BACK)}
+        self.transport_rows: dict[str, int] = {}
+        voff = 0
+        merged = n + n_tr  # the next row for a dock shared by several lines
+        tr_prod: list[int] = []
+        for i, tr in enumerate(spec.transports):
+            row = n + i
+            self.transport_rows[tr.name] = row
+            sources = names_of(tr.source)
+            dock = tr.dock or tr.batch
+            tst[i, ft.TR_POFF], tst[i, ft.TR_NPROD] = len(tr_prod), len(sources)
+            for source in sources:
+                producer = last_of[source]
+                ist[producer, fk.OUT_KIND], ist[producer, fk.CONSUMER] = fk.OUT_FEED, row
+                ist[producer, fk.SLOTS] = dock
+                if len(sources) > 1:  # no place of its own: the transport grants each part its place in the dock
+                    ist[producer, fk.SLOTS], ist[producer, fk.POOLED] = 0, 1
+                lint[ist[producer, fk.LINE], fk.TERMINAL] = 0
+                tr_prod.append(producer)
+            if len(sources) > 1:
+                producer = merged
+                merged += 1
+                ist[producer, fk.OUT_KIND], ist[producer, fk.CONSUMER] = fk.OUT_FEED, row
+                ist[producer, fk.SLOTS] = dock
+                ist[producer, fk.DONE] = 1  # not a station: its admissions are the transport's own events
+            self.feeds.append((producer, f"{'+'.join(sources)}->{tr.name}", dock))
+            tst[i, ft.TR_ROW], tst[i, ft.TR_PROD], tst[i, ft.TR_CONS] = row, producer, -1
+            tst[i, ft.TR_V], tst[i, ft.TR_BATCH], tst[i, ft.TR_VOFF] = tr.vehicles, tr.batch, voff
+            voff += tr.vehicles
+            draw = unit_draw(tr.dist, tr.cv)
+            self.tdraws[fk.TRAVEL].sources[i] = (
+                stream(cfg.seed, cfg.replication, "__transport__", tr.name, "travel"), draw, tr.lead_s)
+            self.tdraws[fk.BACK].sources[i] = (
+                stream(cfg.seed, cfg.replication, "__transport__", tr.name, "repair"), draw,
+                tr.return_s if tr.return_s is not None else tr.lead_s)
+            tst[i, ft.TR_L_LEN] = self.tdraws[fk.TRAVEL].refill(i, 0, 0)
+            tst[i, ft.TR_B_LEN] = self.tdraws[fk.BACK].refill(i, 0, 0)
+        return dict(tst=tst, tr_prod=np.array(tr_prod + [0], dtype=np.int64), tft=np.zeros((n_tr, ft.NTF)), tv_state=np.full(n_veh, ft.V_IDLE, dtype=np.int64),
+                    tv_key=np.zeros(n_veh), tv_seq=np.zeros(n_veh, dtype=np.int64),
+                    tv_left=np.zeros(n_veh, dtype=np.int64), tv_since=np.zeros(n_veh))
 
     def _sources(self, j: int, line: str, st: StationSpec, proc: _Draws, fail: _Draws, repair: _Draws,
                  scrap: _Draws | None) -> None:
@@ -323,6 +387,7 @@ class FlowSimulation:
             a["ctl"][fk.EXITS] = 1.0
         pos_cols = {fk.PROC: (fk.P_POS, fk.P_LEN), fk.FAIL: (fk.F_POS, fk.F_LEN),
                     fk.REPAIR: (fk.R_POS, fk.R_LEN), fk.SCRAP: (fk.S_POS, fk.S_LEN)}
+        tr_cols = {fk.TRAVEL: (ft.TR_L_POS, ft.TR_L_LEN), fk.BACK: (ft.TR_B_POS, ft.TR_B_LEN)}
         while True:
             self._check_cancel()
             fk.run_kernel(**a)
@@ -335,6 +400,12 @@ class FlowSimulation:
                 rest = a["mix_u"][ret[fk.R_MIX_POS]:ret[fk.R_MIX_LEN]]
                 a["mix_u"] = np.concatenate((rest, self.mix_source.random(_MIN_DRAWS)))  # blocks, as Bernoulli
                 ret[fk.R_MIX_POS], ret[fk.R_MIX_LEN] = 0, len(a["mix_u"])
+            elif code == fk.REFILL and int(ret[fk.R_PURPOSE]) in tr_cols:
+                i = int(ret[fk.R_STATION])
+                tst = a["tst"]
+                for p, (pcol, lcol) in tr_cols.items():  # both, so that neither asks again at once
+                    tst[i, lcol] = self.tdraws[p].refill(i, int(tst[i, pcol]), int(tst[i, lcol]))
+                    tst[i, pcol] = 0
             elif code == fk.REFILL:
                 j, purpose = int(ret[fk.R_STATION]), int(ret[fk.R_PURPOSE])
                 pc, lc = pos_cols[purpose]
@@ -451,7 +522,7 @@ class FlowSimulation:
     def _measured(self, a: dict[str, np.ndarray], end_s: float) -> _Measured:
         """What the general kernel measured, with the segments still open at the end accounted."""
         ist, fst, lint, lflt = a["ist"], a["fst"], a["lint"], a["lflt"]
-        n = ist.shape[0]
+        n = ist.shape[0] - int(a["ctl"][fk.N_EXTRA])
         blocked = fst[:, fk.BLOCKED].copy()
         for j in range(n):
             w0, w_end = fst[j, fk.W0], fst[j, fk.WE]
@@ -464,20 +535,32 @@ class FlowSimulation:
                     blocked[j] += hi - lo
         periods = None
         if self.config.active_periods:
-            open_end = np.where(ist[:, fk.N_ACTIVE] == ist[:, fk.M], fst[:, fk.WE], fst[:, fk.PENDING_END])
-            periods = self.period_log.by_station(int(a["ret"][fk.R_NPER]), n, ist[:, fk.OPEN] > 0,
-                                                 fst[:, fk.OPEN_START], open_end)
+            open_end = np.where(ist[:n, fk.N_ACTIVE] == ist[:n, fk.M], fst[:n, fk.WE], fst[:n, fk.PENDING_END])
+            periods = self.period_log.by_station(int(a["ret"][fk.R_NPER]), n, ist[:n, fk.OPEN] > 0,
+                                                 fst[:n, fk.OPEN_START], open_end)
         exits = a["ctl"][fk.EXITS] > 0
         k = int(a["ret"][fk.R_NEXIT])
         return _Measured(
+            transports=self._vehicles(a, end_s),
             feeds=[(name, stock, float(fst[p, fk.AREA])) for p, name, stock in self.feeds],
             starved_by=self._starved_by(a), terminal=tuple(bool(x) for x in lint[:, fk.TERMINAL]),
-            end_s=end_s, working=fst[:, fk.WORKING], blocked=blocked, down=fst[:, fk.DOWN], w0=fst[:, fk.W0],
-            w_end=fst[:, fk.WE], periods=periods,
+            end_s=end_s, working=fst[:n, fk.WORKING], blocked=blocked[:n], down=fst[:n, fk.DOWN], w0=fst[:n, fk.W0],
+            w_end=fst[:n, fk.WE], periods=periods,
             released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
             scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
-            area=fst[:, fk.AREA], ops=int(ist[:, fk.N_OPS].sum()),
+            area=fst[:n, fk.AREA], ops=int(ist[:n, fk.N_OPS].sum()),
             exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None)
+
+    def _vehicles(self, a: dict[str, np.ndarray], end_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per transport the vehicle-seconds in each state (each vehicle's last state accounted up to the end, as
+        the SimPy engine closes it) and the parts delivered in the window."""
+        tst, tft = a["tst"], a["tft"].copy()
+        for i in range(tst.shape[0]):
+            v0 = int(tst[i, ft.TR_VOFF])
+            for v in range(v0, v0 + int(tst[i, ft.TR_V])):
+                ft.account_state(tft, i, int(a["tv_state"][v]), float(a["tv_since"][v]), end_s,
+                                 self.config.warmup_s, end_s)
+        return tft, tst[:, ft.TR_DELIVERED].astype(float)
 
     def _starved_by(self, a: dict[str, np.ndarray]) -> list[dict[str, float]]:
         """Per assembly station, the server-seconds it waited short of each input, with the wait still open at the
@@ -503,6 +586,8 @@ class FlowSimulation:
                 lo, hi = max(w_last, fst[j, fk.W0]), fst[j, fk.WE]
                 span = (hi - lo) * idle if hi > lo else 0.0
                 v, present = 0, first
+                if first and ist[j, fk.MIX_SRC]:  # the variant its server holds, waiting for that one's kit
+                    v = self._next_variant(a)
                 if not first:
                     up, nxt = j - 1, int(ist[j, fk.N_START]) + 1
                     if ist[up, fk.N_ADM] >= nxt:
@@ -522,11 +607,22 @@ class FlowSimulation:
             out.append(row)
         return out
 
+    def _next_variant(self, a: dict[str, np.ndarray]) -> int:
+        """The variant the mix launches next (the run is over: drawing it changes nothing else)."""
+        ctl, ret = a["ctl"], a["ret"]
+        if ctl[fk.MIX_MODE] == 2:
+            return int(a["mix_pat"][ret[fk.R_MIX_PAT] % len(a["mix_pat"])])
+        pos = int(ret[fk.R_MIX_POS])
+        assert self.mix_source is not None
+        u = float(a["mix_u"][pos]) if pos < int(ret[fk.R_MIX_LEN]) else float(self.mix_source.random(_MIN_DRAWS)[0])
+        cum = a["mix_cum"]
+        return min(int(np.searchsorted(cum, u, side="right")), len(cum) - 1)
+
     def run(self, exits: bool = False) -> ReplicationResult:
         """Run the replication; `exits=True` also keeps every exit time (the `exit_s` of a trace)."""
         cfg = self.config
         spec = self.scenario.spec
-        single = spec.mix is None and all(st.servers == 1 and (st.scrap == 0 or not cfg.failures) and not st.inputs
+        single = spec.mix is None and not spec.transports and all(st.servers == 1 and (st.scrap == 0 or not cfg.failures) and not st.inputs
                                           for ln in spec.lines for st in ln.stations)
         if single and (cfg.stop_after_parts is None or len(spec.lines) == 1):
             measured = self._serial(exits)
@@ -591,6 +687,10 @@ class FlowSimulation:
             starved_by=tuple({k: v / (window * st.servers) for k, v in row.items()}
                              for row, (_, st) in zip(got.starved_by or [{} for _ in stations], stations)),
             active_periods=tuple(got.periods) if got.periods is not None else None,
+            transport_names=tuple(t.name for t in spec.transports),
+            transport_shares=(got.transports[0] / (window * np.array([[t.vehicles] for t in spec.transports]))
+                              if got.transports is not None and spec.transports else np.zeros((0, 4))),
+            transport_delivered=got.transports[1] if got.transports is not None else np.zeros(0),
         )
 
 

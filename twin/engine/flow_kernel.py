@@ -30,6 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
+from twin.engine import flow_transport as ft
+
 WEEK_S = 7 * 86_400.0
 INF = math.inf
 
@@ -38,7 +40,7 @@ M, SOFF, SLOTS, LAST, FIRST, LINE, AR_OFF, AR_MASK, FR_OFF, FR_MASK = range(10)
 N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, DONE = range(10, 20)
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
-MIX_SRC, KIT, NI = range(38, 41)
+MIX_SRC, KIT, POOLED, NI = range(38, 42)
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
@@ -48,10 +50,10 @@ RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
 LEAD_SUM, WIP_AREA, STOP_T, NLF = range(4)
 # run settings and the way back to the driver: `ctl` (float) and `ret` (int)
-T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, MIX_MODE, NCTL = range(8)
+T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, MIX_MODE, N_EXTRA, NCTL = range(9)
 R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, R_MIX_POS, R_MIX_LEN, R_MIX_PAT, NRET = range(9)
 DONE_ALL, REFILL, GROW_PERIODS, GROW_EXITS, STUCK = range(5)
-PROC, FAIL, REPAIR, SCRAP, MIX = range(5)
+PROC, FAIL, REPAIR, SCRAP, MIX, TRAVEL, BACK = range(7)
 
 
 @njit(cache=True)
@@ -199,9 +201,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                in_prod, in_arr, in_qty, in_sb, scales, n_var,
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_on,
-               per_st, per_a, per_b, ex_line, ex_t) -> None:
-    """Sweep the stations until all have passed the horizon, or until the driver must refill something."""
-    n_st = ist.shape[0]
+               per_st, per_a, per_b, ex_line, ex_t,
+               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod) -> None:
+    """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
+    something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
+    n_tr = tst.shape[0]
+    n_st = ist.shape[0] - int(ctl[N_EXTRA])  # the rows after the stations: transports' stocks, merged docks
     n_proc = d_proc.shape[0] // n_st
     n_ttf = d_ttf.shape[0] // n_st
     n_ttr = d_ttr.shape[0] // n_st
@@ -322,6 +327,10 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if s_unknown:
                         lb_s = lb
                         ts = INF
+                    elif kit and ts < fst[j, LAST_EV]:
+                        # parts start in the order they came (the SimPy engine's servers take the queue's head):
+                        # a variant needing less of the stocks never overtakes one still waiting for its kit
+                        ts = fst[j, LAST_EV]
                 # -- an assembly station with waiting servers follows the arrivals on the inputs it is short of,
                 #    to account how long each input kept it waiting (the SimPy engine's `starved_by`)
                 tr = INF
@@ -353,6 +362,14 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 t = tr if tr < t else t
                 if (a_unknown and lb_a <= t) or (s_unknown and lb_s <= t) or (r_unknown and lb_r <= t):
                     all_done = False
+                    nxt = t
+                    if a_unknown and lb_a < nxt:
+                        nxt = lb_a
+                    if s_unknown and lb_s < nxt:
+                        nxt = lb_s
+                    if r_unknown and lb_r < nxt:
+                        nxt = lb_r
+                    _publish(ist, fst, in_prod, j, nxt)
                     break
                 if t > t_end or (t == t_end and not inclusive):
                     ist[j, DONE] = 1
@@ -387,8 +404,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     # A finished part that finds a place downstream moves on in the same instant, before the
                     # other events of that instant (as in the SimPy engine, where the offer is part of the
                     # completion): decide that now, or wait until the consumer's times tell.
-                    admit_now = False
-                    if out_kind != OUT_SINK and ist[j, BLK_CNT] == 0:
+                    admit_now = False  # (into a dock shared by several lines: when its transport grants it)
+                    if out_kind != OUT_SINK and ist[j, BLK_CNT] == 0 and ist[j, POOLED] == 0:
                         will_scrap = False
                         if ist[j, HAS_SCRAP]:
                             will_scrap = d_scr[j * n_scr + ist[j, S_POS]] < fst[j, SCRAP_P]
@@ -398,8 +415,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                 admit_now = True
                             elif ist[j, N_FREED] >= idx:
                                 admit_now = fr_t[ist[j, FR_OFF] + (idx & ist[j, FR_MASK])] <= t
-                            elif ist[consumer, DONE] == 0:
+                            elif ist[consumer, DONE] == 0 and fst[j, LAST_FREED] <= t:
                                 all_done = False
+                                _publish(ist, fst, in_prod, j, t)
                                 break
                     s = _heap_pop(heap, soff, ist[j, HEAP_N], srv_c, srv_seq)
                     ist[j, HEAP_N] -= 1
@@ -577,12 +595,38 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     idle_t[soff + k] = t
                     ist[j, IDLE_CNT] += 1
                 progress = True
+        for i in range(n_tr):
+            if ist[tst[i, ft.TR_ROW], DONE]:
+                continue
+            code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
+                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv)
+            if code == ft.STEP_RETURN:
+                return
+            if code != ft.STEP_STALLED:
+                progress = True
+            if code != ft.STEP_DONE:
+                all_done = False
         if all_done:
             ret[R_CODE] = DONE_ALL
             return
         if not progress:
             ret[R_CODE] = STUCK
             return
+
+
+@njit(cache=True, inline="always")
+def _publish(ist, fst, in_prod, j: int, nxt: float) -> None:
+    """Station j waits at nxt: none of its events comes earlier, so neither does an admission to its out-link nor
+    a place it frees in a link it takes from. Raising those bounds lets a neighbour (a transport above all) go on
+    without waiting for j's next event."""
+    if fst[j, LAST_ADM] < nxt:
+        fst[j, LAST_ADM] = nxt
+    if ist[j, FIRST] == 0 and fst[j - 1, LAST_FREED] < nxt:
+        fst[j - 1, LAST_FREED] = nxt
+    for k in range(ist[j, N_IN]):
+        p = in_prod[ist[j, IN_OFF] + k]
+        if fst[p, LAST_FREED] < nxt:
+            fst[p, LAST_FREED] = nxt
 
 
 @njit(cache=True, inline="always")

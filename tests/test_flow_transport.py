@@ -1,0 +1,117 @@
+"""Transports on the flow engine: the same sample path as the SimPy engine, to 1e-9 s.
+
+Hypothesis draws assembly networks whose feeders deliver by truck (full batches, one to three vehicles, docks and
+stocks small enough that vehicles queue to unload and feeders block at the dock, fixed or random travel times),
+with or without a product mix, shifts and failures; vehicle shares and deliveries are compared besides the KPIs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import twin
+from tests.test_flow import assert_same, both, random_networks
+from twin.engine.flow import flow_problem
+from twin.engine.model import RunConfig
+
+SAME = settings(max_examples=120, deadline=None, derandomize=True)
+
+
+@st.composite
+def networks_with_transports(draw: Any) -> dict[str, Any]:
+    data = draw(random_networks())
+    main = data["lines"][-1]
+    where = next(s for s in main["stations"] if "inputs" in s)
+    trucks = []
+    for inp in where["inputs"]:
+        if not draw(st.booleans()) and trucks:
+            continue
+        name = f"T{len(trucks)}"
+        batch = draw(st.integers(1, 6))
+        tr: dict[str, Any] = {"name": name, "from": inp["from"], "batch": batch,
+                              "vehicles": draw(st.integers(1, 3)), "dock": batch + draw(st.integers(0, 4)),
+                              "lead_s": draw(st.sampled_from([20.0, 60.0, 150.0])),
+                              "return_s": draw(st.sampled_from([10.0, 60.0]))}
+        d = draw(st.sampled_from(["det", "exp", "lognormal"]))
+        tr["dist"] = d
+        if d == "lognormal":
+            tr["cv"] = 0.3
+        trucks.append(tr)
+        old = inp["from"]
+        inp["from"] = name
+        for v in data.get("mix", {}).get("variants", []):
+            if old in v.get("bom", {}):
+                v["bom"][name] = v["bom"].pop(old)
+    data["transports"] = trucks
+    return data
+
+
+@SAME
+@given(networks_with_transports(), st.integers(0, 2), st.sampled_from([None, None, 40]), st.booleans())
+def test_random_networks_with_transports_give_the_same_sample_path(data: dict[str, Any], rep: int,
+                                                                  parts: int | None, periods: bool) -> None:
+    sc = twin.from_dict(data)
+    assert flow_problem(sc) is None
+    cfg = RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0 if parts is None else 0.0, seed=sc.seed,
+                    replication=rep, stop_after_parts=parts, active_periods=periods)
+    flow, des = both(sc, cfg)
+    assert_same(flow, des)
+    assert flow.transport_names == des.transport_names
+    np.testing.assert_allclose(flow.transport_shares, des.transport_shares, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(flow.transport_delivered, des.transport_delivered)
+    for mine, theirs in zip(flow.starved_by, des.starved_by):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-12)
+
+
+@st.composite
+def pooled_docks(draw: Any) -> dict[str, Any]:
+    """Two or three feeder lines filling one truck's dock (small docks: the lines block there), the truck feeding
+    an assembly station."""
+    def station(name: str, cycle: list[float]) -> dict[str, Any]:
+        d = draw(st.sampled_from(["det", "exp", "lognormal"]))
+        s: dict[str, Any] = {"name": name, "cycle_s": draw(st.sampled_from(cycle)), "dist": d,
+                             "buffer": draw(st.integers(0, 2)), "servers": draw(st.integers(1, 2))}
+        if d == "lognormal":
+            s["cv"] = 0.2
+        if draw(st.booleans()):
+            s["mtbf_s"], s["mttr_s"] = 600.0, 60.0
+        if draw(st.booleans()):
+            s["scrap"] = 0.05
+        return s
+
+    n_feed = draw(st.integers(2, 3))
+    feeders = [{"name": f"F{i}", "stations": [station(f"f{k}", [6.0, 12.0, 20.0])
+                                               for k in range(draw(st.integers(1, 2)))]} for i in range(n_feed)]
+    qty = draw(st.integers(1, 2))
+    main = [station("m0", [4.0, 8.0]),
+            {**station("m1", [4.0, 8.0]), "inputs": [{"from": "T", "qty": qty, "stock": qty + draw(st.integers(0, 6))}]}]
+    batch = draw(st.integers(1, 8))
+    tr = {"name": "T", "from": [f"F{i}" for i in range(n_feed)], "batch": batch, "vehicles": draw(st.integers(1, 3)),
+          "dock": batch + draw(st.sampled_from([0, 2, 50])), "lead_s": draw(st.sampled_from([30.0, 120.0]))}
+    if draw(st.booleans()):
+        tr["dist"], tr["cv"] = "lognormal", 0.3
+    return {"scenario": {"name": "pool", "product": "M", "seed": draw(st.integers(0, 2**31))},
+            "lines": [*feeders, {"name": "M", "stations": main}], "transports": [tr]}
+
+
+@SAME
+@given(pooled_docks(), st.integers(0, 1))
+def test_a_dock_shared_by_several_lines_gives_the_same_sample_path(data: dict[str, Any],
+                                                                                  rep: int) -> None:
+    sc = twin.from_dict(data)
+    problem = flow_problem(sc)
+    if problem is not None:
+        assert "parallel servers and scrap" in problem
+        return
+    cfg = RunConfig(horizon_s=3 * 3600.0, warmup_s=1800.0, seed=sc.seed, replication=rep)
+    flow, des = both(sc, cfg)
+    assert_same(flow, des)
+    np.testing.assert_allclose(flow.transport_shares, des.transport_shares, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(flow.transport_delivered, des.transport_delivered)

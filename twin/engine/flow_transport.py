@@ -1,0 +1,279 @@
+"""Transport links in the flow engine: vehicles that carry a line's output in full batches to an assembly stock.
+
+A transport is one more node of the sweep in `twin.engine.flow_kernel`, with a row in the station arrays for the
+stock it fills (so the assembly station reads the stock as it reads a feeder line's) and its vehicles in small
+arrays of their own. Its events are those of the SimPy engine's `_vehicle` process, in the same order:
+
+- departure: an idle vehicle leaves as soon as the dock holds a batch (at max(the batch's last arrival, the time the
+  vehicle came back)); the batch's dock places are free at once; travel times are drawn in departure order from
+  the transport's "travel" stream;
+- arrival: the vehicle offers its parts to the stock one by one, each admitted at once if there is a place;
+  otherwise it queues (first come, first served among vehicles) until the assembly station frees a place;
+- grant: a freed place goes to the queue's first vehicle; that vehicle goes on offering after the assembly
+  station's other events of that instant (the SimPy engine resumes it with its own, later priority), and joins the
+  back of the queue if the stock is full again;
+- completion: the last part admitted, the return time is drawn from the "repair" stream (in order of completion),
+  and the vehicle is idle again when it is back.
+
+At one instant the SimPy engine runs the assembly station's events (frees, grants) before the vehicles', arrivals
+before resumed vehicles (their events were scheduled earlier), and the dock's producer after the vehicles (it is
+further upstream); the sweep keeps that order and waits for a neighbour whenever one of its events could still
+come first. Vehicles are interchangeable, so only counts and times are kept, not which vehicle made which trip.
+
+A dock shared by several lines is a row of its own. Its lines have no place of their own: a finished part waits
+on its server until the transport admits it, in the order the parts were offered (their finishing times; a line's
+own in its order), at once if the dock has a place, else when a departure frees one (the dock's blocked queue).
+Offers from two lines at the very same instant go in the order the transport lists the lines (the SimPy engine
+ranks the event priorities of their last stations so).
+
+numba caches `run_kernel` by its own file only: after editing this module, clear `twin/engine/__pycache__/*.nb?`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from twin.engine import flow_kernel as fk
+
+# integer state of a transport: columns of `tst`
+TR_ROW, TR_PROD, TR_CONS, TR_V, TR_BATCH, TR_VOFF, TR_TRIPS, TR_TICKET, TR_POPS = range(9)
+TR_DELIVERED, TR_L_POS, TR_L_LEN, TR_B_POS, TR_B_LEN, TR_NPROD, TR_POFF, NTI = range(9, 17)
+# float state: vehicle-seconds inside the window per state, in VEHICLE_STATES order
+TF_LOADED, TF_UNLOADING, TF_RETURNING, TF_IDLE, NTF = range(5)
+# what a vehicle is doing (`tv_state`); `tv_key` is the time of its next event, `tv_seq` orders equal times
+V_IDLE, V_LOADED, V_UNLOAD, V_BLOCKED, V_RESUME, V_RETURN = range(6)
+# what a step tells the sweep
+STEP_STALLED, STEP_PROGRESS, STEP_DONE, STEP_RETURN = range(4)
+_INF = np.inf
+
+
+@njit(cache=True, inline="always")
+def account_state(tft, i: int, state: int, since: float, t: float, warm: float, t_end: float) -> None:
+    """Add a vehicle's time in `state` from `since` to `t`, clipped to the window, as the SimPy engine does."""
+    col = TF_IDLE
+    if state == V_LOADED:
+        col = TF_LOADED
+    elif state == V_UNLOAD or state == V_BLOCKED or state == V_RESUME:
+        col = TF_UNLOADING
+    elif state == V_RETURN:
+        col = TF_RETURNING
+    lo = since if since > warm else warm
+    hi = t if t < t_end else t_end
+    if hi > lo:
+        tft[i, col] += hi - lo
+
+
+@njit(cache=True, nogil=True)
+def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,  # noqa: C901
+                   tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv) -> int:
+    """Run transport i's events in time order until it passes the horizon or must wait for a neighbour."""
+    row = tst[i, TR_ROW]
+    prod = tst[i, TR_PROD]
+    cons = tst[i, TR_CONS]
+    v0 = tst[i, TR_VOFF]
+    nv = tst[i, TR_V]
+    batch = tst[i, TR_BATCH]
+    n_lead = d_lead.shape[0] // tst.shape[0]
+    n_back = d_back.shape[0] // tst.shape[0]
+    warm = ctl[fk.WARM]
+    slots = ist[row, fk.SLOTS]
+    progressed = False
+    while True:
+        t_end = ctl[fk.T_END]
+        inclusive = ctl[fk.INCLUSIVE] > 0
+        if tst[i, TR_L_POS] >= tst[i, TR_L_LEN] or tst[i, TR_B_POS] >= tst[i, TR_B_LEN]:
+            ret[fk.R_CODE] = fk.REFILL
+            ret[fk.R_STATION] = i
+            ret[fk.R_PURPOSE] = fk.TRAVEL if tst[i, TR_L_POS] >= tst[i, TR_L_LEN] else fk.BACK
+            return STEP_RETURN
+        # -- scan the vehicles: the queue's head, the next arrival (or unloading), resume, return; the idle ones
+        head = -1
+        arr = -1
+        res = -1
+        back = -1
+        idle = -1
+        for v in range(v0, v0 + nv):
+            s = tv_state[v]
+            if s == V_BLOCKED:
+                if head < 0 or tv_seq[v] < tv_seq[head]:
+                    head = v
+            elif s == V_LOADED or s == V_UNLOAD:
+                if arr < 0 or tv_key[v] < tv_key[arr] or (tv_key[v] == tv_key[arr] and tv_seq[v] < tv_seq[arr]):
+                    arr = v
+            elif s == V_RESUME:
+                if res < 0 or tv_key[v] < tv_key[res] or (tv_key[v] == tv_key[res] and tv_seq[v] < tv_seq[res]):
+                    res = v
+            elif s == V_RETURN:
+                if back < 0 or tv_key[v] < tv_key[back]:
+                    back = v
+            elif idle < 0 or tv_key[v] < tv_key[idle]:
+                idle = v
+        # -- a freed place of the stock for the queue's head
+        tg = _INF
+        lb_g = _INF
+        g_unknown = False
+        if head >= 0:
+            idx = ist[row, fk.N_ADM] + 1 - slots
+            if idx <= 0:
+                tg = tv_key[head]
+            elif ist[row, fk.N_FREED] >= idx:
+                f = fr_t[ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])]
+                tg = f if f > tv_key[head] else tv_key[head]
+            elif ist[cons, fk.DONE] == 0:
+                g_unknown = True
+                lb_g = fst[row, fk.LAST_FREED]
+        # -- a departure: an idle vehicle and a whole batch at the dock
+        td = _INF
+        lb_d = _INF
+        d_unknown = False
+        if idle >= 0:
+            need = ist[prod, fk.N_FREED] + batch
+            if ist[prod, fk.N_ADM] >= need:
+                x = ar_t[ist[prod, fk.AR_OFF] + (need & ist[prod, fk.AR_MASK])]
+                td = x if x > tv_key[idle] else tv_key[idle]
+            elif ist[prod, fk.DONE] == 0:
+                d_unknown = True
+                a = fst[prod, fk.LAST_ADM]
+                lb_d = a if a > tv_key[idle] else tv_key[idle]
+        # -- a dock fed by several lines: their finished parts offered in time order (a line's own in the order it
+        #    finished them), each admitted when the dock has a place: at once, or when a departure frees one
+        tm = _INF
+        lb_m = _INF
+        m_unknown = False
+        m_from = -1
+        if tst[i, TR_NPROD] > 1:
+            c_next = _INF
+            for k in range(tst[i, TR_POFF], tst[i, TR_POFF] + tst[i, TR_NPROD]):
+                p = tr_prod[k]
+                q = ist[p, fk.N_FREED] - ist[p, fk.N_ADM]  # its parts granted but not yet gone
+                if q < ist[p, fk.BLK_CNT]:
+                    m = ist[p, fk.M]
+                    so = ist[p, fk.SOFF]
+                    c = srv_c[so + blk_srv[so + (ist[p, fk.BLK_HEAD] + q) % m]]
+                    if c < c_next:  # equal times: the first line of the list, as the SimPy engine ranks them
+                        c_next = c
+                        m_from = p
+                elif ist[p, fk.DONE] == 0:
+                    m_unknown = True
+                    lb_m = min(lb_m, fst[p, fk.LAST_ADM])
+            if m_from >= 0:
+                idx = ist[prod, fk.N_ADM] + 1 - ist[prod, fk.SLOTS]
+                if idx <= 0:
+                    tm = c_next
+                elif ist[prod, fk.N_FREED] >= idx:
+                    f = fr_t[ist[prod, fk.FR_OFF] + (idx & ist[prod, fk.FR_MASK])]
+                    tm = c_next if c_next > f else f
+                # else: full until one of this transport's own departures
+        ta = tv_key[arr] if arr >= 0 else _INF
+        tr = tv_key[res] if res >= 0 else _INF
+        tb = tv_key[back] if back >= 0 else _INF
+        t = min(tg, td, ta, tr, tb, tm)
+        # the assembly station's events of an instant come before the vehicles' (a free at t may still come);
+        # the dock's producers' come after them (an admission at t can only start a departure later in t)
+        if (g_unknown and lb_g <= t) or (d_unknown and lb_d < t) or (m_unknown and lb_m <= t):
+            nxt = t if t < lb_g else lb_g
+            nxt = nxt if nxt < lb_d else lb_d
+            nxt = nxt if nxt < lb_m else lb_m
+            _publish(ist, fst, row, prod, nxt, tst[i, TR_NPROD] == 1)
+            return STEP_PROGRESS if progressed else STEP_STALLED
+        if t > t_end or (t == t_end and not inclusive):
+            ist[row, fk.DONE] = 1
+            return STEP_DONE
+        progressed = True
+        if tm == t and min(tg, td, ta, tr, tb) > t:
+            # ------------------------------------------------------------ a line's part admitted to the dock
+            n = ist[prod, fk.N_ADM] + 1
+            ist[prod, fk.N_ADM] = n
+            ar_t[ist[prod, fk.AR_OFF] + (n & ist[prod, fk.AR_MASK])] = t
+            fst[prod, fk.LAST_ADM] = t
+            fst[prod, fk.AREA] += fk._tail(t_end, t, warm)
+            fk._freed(ist, fst, fr_t, m_from, t)  # the line's part may go: its admission time is t
+        elif tg == t:
+            # ------------------------------------------------------------ grant: one part of the head goes in
+            _admit(ist, fst, ctl, tst, i, row, ar_t, t, warm)
+            tv_left[head] -= 1
+            tv_state[head] = V_RESUME
+            tv_key[head] = t
+            tv_seq[head] = tst[i, TR_POPS]
+            tst[i, TR_POPS] += 1
+        elif tb == t:
+            # ------------------------------------------------------------ back at the dock
+            account_state(tft, i, V_RETURN, tv_since[back], t, warm, t_end)
+            tv_state[back] = V_IDLE
+            tv_key[back] = t
+            tv_since[back] = t
+        elif td == t:
+            # ------------------------------------------------------------ departure with a full batch
+            for q in range(batch):
+                fst[prod, fk.AREA] -= fk._tail(t_end, t, warm)
+                fk._freed(ist, fst, fr_t, prod, t)
+            account_state(tft, i, V_IDLE, tv_since[idle], t, warm, t_end)
+            lead = d_lead[i * n_lead + tst[i, TR_L_POS]]
+            tst[i, TR_L_POS] += 1
+            tv_state[idle] = V_LOADED
+            tv_key[idle] = t + lead
+            tv_seq[idle] = tst[i, TR_TRIPS]
+            tst[i, TR_TRIPS] += 1
+            tv_left[idle] = batch
+            tv_since[idle] = t
+        else:
+            # ------------------------------------------------------------ offering parts: arrived, or resumed
+            v = arr if ta == t else res
+            if tv_state[v] == V_LOADED:
+                account_state(tft, i, V_LOADED, tv_since[v], t, warm, t_end)
+                tv_state[v] = V_UNLOAD
+                tv_since[v] = t
+            wait = False
+            while tv_left[v] > 0:
+                idx = ist[row, fk.N_ADM] + 1 - slots
+                if idx <= 0:
+                    room = True
+                elif ist[row, fk.N_FREED] >= idx:
+                    room = fr_t[ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])] <= t
+                elif ist[cons, fk.DONE] == 0 and fst[row, fk.LAST_FREED] <= t:
+                    wait = True  # the assembly station may still free a place at t, before this offer
+                    break
+                else:
+                    room = False
+                if not room:
+                    break
+                _admit(ist, fst, ctl, tst, i, row, ar_t, t, warm)
+                tv_left[v] -= 1
+            if wait:  # it keeps its state and place (arriving or resumed at t) and goes on next time
+                _publish(ist, fst, row, prod, t, tst[i, TR_NPROD] == 1)
+                return STEP_PROGRESS
+            if tv_left[v] > 0:
+                tv_state[v] = V_BLOCKED
+                tv_key[v] = t
+                tv_seq[v] = tst[i, TR_TICKET]
+                tst[i, TR_TICKET] += 1
+            else:
+                account_state(tft, i, V_UNLOAD, tv_since[v], t, warm, t_end)
+                back_s = d_back[i * n_back + tst[i, TR_B_POS]]
+                tst[i, TR_B_POS] += 1
+                tv_state[v] = V_RETURN
+                tv_key[v] = t + back_s
+                tv_since[v] = t
+
+
+@njit(cache=True, inline="always")
+def _admit(ist, fst, ctl, tst, i: int, row: int, ar_t, t: float, warm: float) -> None:
+    """A part goes from a vehicle into the stock at t."""
+    n = ist[row, fk.N_ADM] + 1
+    ist[row, fk.N_ADM] = n
+    ar_t[ist[row, fk.AR_OFF] + (n & ist[row, fk.AR_MASK])] = t
+    fst[row, fk.LAST_ADM] = t
+    fst[row, fk.AREA] += fk._tail(ctl[fk.T_END], t, warm)
+    if t >= warm:
+        tst[i, TR_DELIVERED] += 1
+
+
+@njit(cache=True, inline="always")
+def _publish(ist, fst, row: int, prod: int, nxt: float, one_line: bool) -> None:
+    """Nothing of this transport happens before nxt: no admission to its stock, no place freed at its dock (a
+    merged dock frees its lines' places at their own admission times, so it tells them nothing)."""
+    if fst[row, fk.LAST_ADM] < nxt:
+        fst[row, fk.LAST_ADM] = nxt
+    if one_line and fst[prod, fk.LAST_FREED] < nxt:
+        fst[prod, fk.LAST_FREED] = nxt
