@@ -12,8 +12,9 @@ priority, after everything else at that instant.
 The hold (`cycle_s`, one draw per batch from the station's process stream) runs like a part's processing: on the
 working clock (off-shift pauses it), with busy-based or calendar-based failures. Then the parts leave one by one,
 in the order they were loaded, into the next buffer (blocking after service: the furnace is blocked until the last
-one has left; scrap is drawn per part). Its places in the link before it are freed when it is empty again, so the
-buffer before it holds exactly `buffer` waiting parts. A batch station first in its line releases a full batch
+one has left; scrap is drawn per part). A furnace's places in the link before it are taken while it holds a batch
+(the empty places of a partial batch too: the door is shut) and freed when it is empty again, so the buffer before
+it holds exactly `buffer` waiting parts. A batch station first in its line releases a full batch
 whenever a furnace is free (never starved).
 
 States: loading counts as starved, holding as working (down under repair), waiting to unload as blocked.
@@ -92,6 +93,9 @@ def serve_batch(sim: DesSimulation, server: _Server) -> Generator[Event, Any, No
         turn.busy = True
         load = yield from _load(sim, server)
         turn.release(priority)
+        closed = (spec.batch_max or 1) - len(load)  # a partial batch closes its empty places too
+        if inlink is not None:
+            inlink.occupied += closed
         # -- hold it
         now = env.now
         start = now if to_w is None else to_w(now)
@@ -140,7 +144,7 @@ def serve_batch(sim: DesSimulation, server: _Server) -> Generator[Event, Any, No
             if exits_line:
                 line.finish(part, env.now)
         if inlink is not None:
-            for _ in load:
+            for _ in range(len(load) + closed):
                 inlink.depart()
 
 
