@@ -293,3 +293,107 @@ def test_the_flow_engine_refuses_each_new_kind_by_name() -> None:
     assert flow_problem(supplied(0.4)) == "external sources (E -> A/a)"
     res = twin.run(supplied(0.4), hours=1, warmup_hours=0, reps=1)  # auto takes the SimPy engine
     assert res.engine == "des"
+
+
+# ----------------------------------------------------------------------------------------------- bad input
+BAD = """\
+[scenario]
+name = "bad primitives"
+
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "oven"
+kind = "batch"
+cycle_s = 3600.0
+batch_min = 5
+[[lines.stations]]
+name = "chain"
+kind = "conveyor"
+cycle_s = 12.0
+servers = 2
+stops_when_blocked = false
+loop_s = 50.0
+[[lines.stations]]
+name = "cool"
+kind = "delay"
+cycle_s = 600.0
+capacity = 0
+[[lines.stations]]
+name = "press"
+cycle_s = 30.0
+transit_s = 60.0
+inputs = [{from = "F", qty = 2, external = {share = 1.5, lead_s = 100.0, stock = 1, mttr_s = 60.0}}]
+
+[[lines]]
+name = "F"
+[[lines.stations]]
+name = "f"
+cycle_s = 10.0
+
+[mix]
+line = "L"
+base = "bev"
+[[mix.variants]]
+name = "bev"
+share = 0.5
+[[mix.variants]]
+name = "erev"
+share = 0.7
+cycle_s = {oven = 100.0}
+[[mix.variants]]
+name = "dual"
+"""
+
+
+def test_every_problem_of_the_new_kinds_in_one_message_exit_2(tmp_path: Any,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_scenario_errors import assert_problem, assert_rejected, check
+
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD, encoding="utf-8")
+    code, out, err = check(capsys, path)
+    assert_rejected(code, out, err, path)
+    oven, chain = "lines[0].stations[0] 'oven'", "lines[0].stations[1] 'chain'"
+    cool, press = "lines[0].stations[2] 'cool'", "lines[0].stations[3] 'press'"
+    assert_problem(err, oven, "batch_max is missing", "required with kind = 'batch'")
+    assert_problem(err, oven, "batch_min = 5", "only used with max_wait_s")
+    assert_problem(err, chain, "transit_s is missing", "required with kind = 'conveyor'")
+    assert_problem(err, chain, "servers = 2", "not allowed with kind = 'conveyor': a conveyor is one chain")
+    assert_problem(err, chain, "loop_s = 50.0", "must be a whole number of pitches (cycle_s = 12)")
+    assert_problem(err, cool, "cycle_s = 600.0", "not allowed with kind = 'delay': a delay's time is delay_s")
+    assert_problem(err, cool, "delay_s is missing", "required with kind = 'delay'")
+    assert_problem(err, cool, "capacity = 0", "must be >= 1")
+    assert_problem(err, press, "transit_s = 60.0", "only used with kind = 'conveyor' (kind is 'machine')")
+    # pydantic labels a nested table by its path alone, the cross-field rules with the station's name
+    assert_problem(err, "lines[0].stations[3].inputs[0].external", "share = 1.5", "must be <= 1")
+    assert_problem(err, f"{press}.inputs[0].external", "stock = 1", "must be >= the input's qty (2)")
+    assert_problem(err, f"{press}.inputs[0].external", "mttr_s = 60.0", "given without mtbf_s")
+    assert_problem(err, "mix.variants[0] 'bev'", "share = 0.5", "the base variant's share is the rest")
+    assert_problem(err, "mix.variants[1] 'erev'", "cycle_s = 'oven'", "names a batch station or conveyor")
+    assert_problem(err, "mix.variants[2] 'dual'", "share is missing", "required")
+
+
+def test_shares_over_one_with_a_base_exit_2_through_the_cli(tmp_path: Any,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_scenario_errors import assert_problem, assert_rejected, check
+
+    text = BAD.split("[mix]")[0].replace('batch_min = 5', 'batch_max = 5') + """
+[mix]
+line = "F"
+base = "bev"
+[[mix.variants]]
+name = "bev"
+[[mix.variants]]
+name = "erev"
+share = 0.7
+[[mix.variants]]
+name = "dual"
+share = 0.4
+"""
+    path = tmp_path / "shares.toml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = check(capsys, path)
+    assert_rejected(code, out, err, path)
+    assert_problem(err, "mix", "variants[].share = 1.1",
+                   "the shares of the variants other than the base 'bev' must add up to <= 1")

@@ -160,8 +160,9 @@ class StationSpec(_Strict):
             data = dict(data)
             if "delay_s" in data and "cycle_s" not in data:
                 data["cycle_s"] = data["delay_s"]
-            if "servers" not in data:
-                data["servers"] = data.get("capacity", 1)
+            capacity = data.get("capacity", 1)
+            if "servers" not in data and isinstance(capacity, int) and not isinstance(capacity, bool) and capacity >= 1:
+                data["servers"] = capacity  # a bad capacity is reported as itself, not as servers
         return data
 
 

@@ -107,12 +107,12 @@ def _conveyor_problems(st: Mapping[str, Any], item: str) -> list[Problem]:
         if "loop_s" not in st:
             problems.append(Problem(item, "loop_s", MISSING, "required with stops_when_blocked = false: the time a "
                                                              "hook takes round the loop, a multiple of cycle_s"))
-        elif loop is not None and pitch is not None and transit is not None:
+        elif loop is not None and pitch is not None and pitch > 0:
             hooks = loop / pitch
             if abs(hooks - round(hooks)) > 1e-9 * max(1.0, hooks):
                 problems.append(Problem(item, "loop_s", loop, f"must be a whole number of pitches (cycle_s = {pitch:g})"))
-            if loop <= transit:
-                problems.append(Problem(item, "loop_s", loop, f"must be > transit_s ({transit:g}): the hook comes "
+        if loop is not None and transit is not None and loop <= transit:
+            problems.append(Problem(item, "loop_s", loop, f"must be > transit_s ({transit:g}): the hook comes "
                                                               "back to the load point after the exit"))
     elif "loop_s" in st:
         problems.append(Problem(item, "loop_s", st.get("loop_s"), "only used with stops_when_blocked = false"))
