@@ -121,7 +121,7 @@ def test_a_batch_station_first_in_its_line_releases_a_full_batch() -> None:
 def chain_line(sink_s: float, stops: bool = True) -> twin.Scenario:
     chain: dict[str, Any] = {"name": "chain", "kind": "conveyor", "cycle_s": 12.0, "transit_s": 60.0}
     if not stops:
-        chain.update(stops_when_blocked=False, loop_s=120.0)
+        chain.update(stops_when_blocked=False, hooks=10)
     return serial({"name": "feed", "cycle_s": 10.0}, chain, {"name": "sink", "cycle_s": sink_s})
 
 
@@ -149,7 +149,7 @@ def test_a_stopping_chain_stops_while_its_exit_is_blocked() -> None:
 
 def test_a_non_stop_chain_sends_a_part_round_the_loop_and_skips_its_hook() -> None:
     res = one_run(chain_line(30.0, stops=False), 600, trace=True)
-    # Loop of 120 s: 10 hooks. Exits at 72 (part 1 -> sink till 102), 84 and 96 (sink busy: round the loop, back
+    # 10 hooks of 12 s: a round of 120 s. Exits at 72 (part 1 -> sink till 102), 84 and 96 (sink busy: round the loop, back
     # at 204 and 216), 108 (sink free: part 4, out at 138), 120 and 132 (round), 144 (part 7, out at 174), ...
     # the sink takes a part at every third exit: one every 36 s instead of 30 — capacity lost to recirculation.
     assert exits(res)[:6] == [102.0, 138.0, 174.0, 210.0, 246.0, 282.0]
@@ -313,7 +313,6 @@ kind = "conveyor"
 cycle_s = 12.0
 servers = 2
 stops_when_blocked = false
-loop_s = 50.0
 [[lines.stations]]
 name = "cool"
 kind = "delay"
@@ -360,7 +359,7 @@ def test_every_problem_of_the_new_kinds_in_one_message_exit_2(tmp_path: Any,
     assert_problem(err, oven, "batch_min = 5", "only used with max_wait_s")
     assert_problem(err, chain, "transit_s is missing", "required with kind = 'conveyor'")
     assert_problem(err, chain, "servers = 2", "not allowed with kind = 'conveyor': a conveyor is one chain")
-    assert_problem(err, chain, "loop_s = 50.0", "must be a whole number of pitches (cycle_s = 12)")
+    assert_problem(err, chain, "hooks is missing", "required with stops_when_blocked = false")
     assert_problem(err, cool, "cycle_s = 600.0", "not allowed with kind = 'delay': a delay's time is delay_s")
     assert_problem(err, cool, "delay_s is missing", "required with kind = 'delay'")
     assert_problem(err, cool, "capacity = 0", "must be >= 1")

@@ -144,9 +144,9 @@ class StationSpec(_Strict):
         default=None, description="conveyor: time from the load point to the exit at chain speed (s)")
     stops_when_blocked: bool = Field(
         default=True, description="conveyor: the chain stops while the part at its exit cannot leave; false: it "
-                                  "runs on and the part goes round the loop (loop_s)")
-    loop_s: PositiveSeconds | None = Field(
-        default=None, description="non-stop conveyor: time a hook takes round the whole loop (a multiple of cycle_s)")
+                                  "runs on and the part goes round the loop (hooks)")
+    hooks: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="non-stop conveyor: hooks on the loop; a round takes hooks x cycle_s")
     delay_s: PositiveSeconds | None = Field(
         default=None, description="delay: the time every part takes (cooling, curing); = cycle_s, dist det")
     capacity: Annotated[int, Field(ge=1, le=10_000)] | None = Field(

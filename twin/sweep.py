@@ -40,7 +40,7 @@ from twin.scenario import Scenario
 from twin.spec import names_of
 from twin.stats import Estimate
 
-FIELDS_INT = ("servers", "buffer", "stock", "batch_max", "batch_min", "capacity")
+FIELDS_INT = ("servers", "buffer", "stock", "batch_max", "batch_min", "capacity", "hooks")
 EXTERNAL_FIELDS = ("share", "lead_s", "stock", "mtbf_s", "mttr_s")
 FORMS = ("LINE.STATION.FIELD=VALUES (e.g. wheel.painting.cycle_s=14,15,16 or wheel.painting.cycle_s=12:16:1), "
          "mix.VARIANT.share=VALUES (e.g. mix.erev.share=0.2:0.5:0.1) or "

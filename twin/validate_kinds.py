@@ -17,7 +17,7 @@ KINDS = ("machine", "batch", "conveyor", "delay")
 # The keys only one kind takes: given with another kind they would be ignored, so they are refused.
 OWN_KEYS = {
     "batch": ("batch_max", "batch_min", "max_wait_s"),
-    "conveyor": ("transit_s", "stops_when_blocked", "loop_s"),
+    "conveyor": ("transit_s", "stops_when_blocked", "hooks"),
     "delay": ("delay_s", "capacity"),
 }
 # What a kind cannot carry (yet): the reason is part of the message.
@@ -102,20 +102,17 @@ def _conveyor_problems(st: Mapping[str, Any], item: str) -> list[Problem]:
         problems.append(Problem(item, "transit_s", MISSING, "required with kind = 'conveyor': the time from the load "
                                                             "point to the exit (s)"))
     stops = st.get("stops_when_blocked", True)
-    pitch, transit, loop = _num(st.get("cycle_s")), _num(st.get("transit_s")), _num(st.get("loop_s"))
+    pitch, transit, hooks = _num(st.get("cycle_s")), _num(st.get("transit_s")), _num(st.get("hooks"))
     if stops is False:
-        if "loop_s" not in st:
-            problems.append(Problem(item, "loop_s", MISSING, "required with stops_when_blocked = false: the time a "
-                                                             "hook takes round the loop, a multiple of cycle_s"))
-        elif loop is not None and pitch is not None and pitch > 0:
-            hooks = loop / pitch
-            if abs(hooks - round(hooks)) > 1e-9 * max(1.0, hooks):
-                problems.append(Problem(item, "loop_s", loop, f"must be a whole number of pitches (cycle_s = {pitch:g})"))
-        if loop is not None and transit is not None and loop <= transit:
-            problems.append(Problem(item, "loop_s", loop, f"must be > transit_s ({transit:g}): the hook comes "
-                                                              "back to the load point after the exit"))
-    elif "loop_s" in st:
-        problems.append(Problem(item, "loop_s", st.get("loop_s"), "only used with stops_when_blocked = false"))
+        if "hooks" not in st:
+            problems.append(Problem(item, "hooks", MISSING, "required with stops_when_blocked = false: the hooks on "
+                                                            "the loop (a round takes hooks x cycle_s)"))
+        elif hooks is not None and pitch is not None and transit is not None and hooks * pitch <= transit:
+            problems.append(Problem(item, "hooks", st.get("hooks"),
+                                    f"a round of hooks x cycle_s = {hooks * pitch:g} s must be > transit_s "
+                                    f"({transit:g}): the hook comes back to the load point after the exit"))
+    elif "hooks" in st:
+        problems.append(Problem(item, "hooks", st.get("hooks"), "only used with stops_when_blocked = false"))
     return problems
 
 

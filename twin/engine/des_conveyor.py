@@ -13,9 +13,9 @@ buffer 0). If it has none:
   hung and nothing moves, until the part can leave; chain time stands still meanwhile, so every part on it is
   delayed by the stop. This is blocking after service with the chain as the server.
 - `stops_when_blocked = false` (a non-stop power chain): the chain runs on and the part rides round the loop on
-  its hook, back at the exit `loop_s` later, when it tries again; while it is on, its hook passes the load point
-  occupied and nothing can be hung on it. No part is lost. Hooks are numbered round the loop (loop_s / cycle_s of
-  them), so an occupied hook is skipped exactly once per round.
+  its hook, back at the exit one round later, when it tries again; while it is on, its hook passes the load point
+  occupied and nothing can be hung on it. No part is lost. The loop has `hooks` hooks, so a round takes
+  hooks x cycle_s (a what-if on the pitch changes the chain's speed, rounds included).
 
 States: the chain is working while it carries at least one part, blocked while stopped by its exit, starved while
 it runs empty. A chain has no failures, scrap or variant times here (validation refuses them).
@@ -49,8 +49,8 @@ def run_conveyor(sim: DesSimulation, server: _Server) -> Generator[Event, Any, N
     pitch = float(spec.cycle_s)  # type: ignore[arg-type]
     transit = float(spec.transit_s)  # type: ignore[arg-type]
     stops = spec.stops_when_blocked
-    loop = float(spec.loop_s) if spec.loop_s is not None else 0.0
-    hooks = 0 if stops else round(loop / pitch)
+    hooks = 0 if stops else int(spec.hooks or 1)
+    loop = hooks * pitch
     taken_hooks: set[int] = set()  # non-stop chain: hooks carrying a part round the loop
     exits_line = outlink is not None and outlink.line_exit
     late = LATE + st.priority
