@@ -35,6 +35,15 @@ def test_the_window_opens_for_every_built_in_scenario(qtbot, name: str) -> None:
     assert w.live.time_s > 0
 
 
+def test_the_window_opens_and_runs_a_scenario_with_the_new_kinds(qtbot) -> None:  # type: ignore[no-untyped-def]
+    w = window(qtbot, twin.load(Path(__file__).resolve().parent.parent / "docs" / "examples" / "primitives.toml"))
+    assert len(w.layout_view.stations) == 7  # cast, t6, paint, cool, e, r, marriage: each a plain station box
+    w.speed = 10_000.0
+    for _ in range(5):
+        w.step()
+    assert w.live.time_s > 0
+
+
 def test_stepping_advances_time_and_the_counters(qtbot) -> None:  # type: ignore[no-untyped-def]
     w = window(qtbot, line([10]))
     w.speed = 1_000.0

@@ -118,3 +118,25 @@ def test_every_built_in_scenario_steps_and_snapshots(name: str) -> None:
     assert len(snap.stations) == sum(len(ln.stations) for ln in run.scenario.spec.lines)
     assert all(state in ("working", "blocked", "starved", "down", "off_shift")
                for st in snap.stations for state in st.states)
+
+
+def test_a_live_run_of_the_new_kinds_steps_shows_them_as_stations_and_edits_what_it_can() -> None:
+    from pathlib import Path
+
+    sc = twin.load(Path(__file__).resolve().parent.parent / "docs" / "examples" / "primitives.toml")
+    run = LiveRun(sc)
+    for _ in range(30):
+        run.advance(3600.0)
+    snap = run.snapshot()
+    views = {(s.line, s.name): s for s in snap.stations}
+    assert len(views[("wheel", "t6")].states) == 2  # two furnaces, a state each
+    assert len(views[("wheel", "paint")].states) == 1  # one chain
+    assert len(views[("wheel", "cool")].states) == 60  # a delay: a station of 60 places
+    assert "wheel (external)" in views[("assembly", "marriage")].inputs
+    assert snap.product_finished() > 0
+    with pytest.raises(ValueError, match="conveyor cannot be edited"):
+        run.edit("wheel", "paint", cycle_s=10.0)
+    run.edit("wheel", "t6", servers=3, cycle_s=30000.0)  # a third furnace starts loading at once
+    run.edit("wheel", "cast", buffer=30)  # the buffer before the furnaces
+    run.advance(3600.0)
+    assert len(run.snapshot().stations[1].states) == 3

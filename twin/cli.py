@@ -449,7 +449,7 @@ def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, o
         table.add_column(col, justify="left" if col in ("line", "station", "dist") else "right")
     for line in sc.lines:
         for st in line.stations:
-            table.add_row(escape(line.name), escape(st.name), f"{_mean_cycle(sc, line.name, st.name):g}", st.dist, str(st.servers),
+            table.add_row(escape(line.name), escape(st.name), f"{_mean_cycle(sc, line.name, st.name):g}", _dist_text(st), str(st.servers),
                           str(st.buffer), f"{_availability(st):.3f}", f"{_capacity(sc, line.name, st.name):.1f}")
     console.print(table)
     for line in sc.lines:
@@ -463,6 +463,14 @@ def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, o
     problem = flow_problem(sc)
     console.print("engine: " + ("flow (the scenario is in the flow engine's class; --engine auto takes it)"
                                 if problem is None else f"des (the flow engine cannot carry {escape(problem)})"))
+
+
+def _dist_text(st: Any) -> str:
+    if st.kind == "batch":
+        return f"{st.dist}, batch of {st.batch_max}"
+    if st.kind == "conveyor":
+        return f"conveyor, pitch; transit {st.transit_s:g} s" + ("" if st.stops_when_blocked else ", non-stop")
+    return str(st.dist) if st.kind == "machine" else f"{st.dist}, {st.kind}"
 
 
 def _availability(st: Any) -> float:
@@ -481,7 +489,8 @@ def _mean_cycle(sc: Scenario, line: str, station: str) -> float:
 
 def _capacity(sc: Scenario, line: str, station: str) -> float:
     st = sc.station(line, station)
-    return st.servers * 3600.0 / _mean_cycle(sc, line, station) * _availability(st) * (1.0 - st.scrap)
+    per_cycle = st.batch_max if st.kind == "batch" and st.batch_max else 1  # a conveyor: one part a pitch
+    return st.servers * per_cycle * 3600.0 / _mean_cycle(sc, line, station) * _availability(st) * (1.0 - st.scrap)
 
 
 @app.command()

@@ -19,6 +19,9 @@ from twin.spec import LineSpec, ScenarioSpec, StationSpec
 from twin.validate import validate
 
 
+_DELAY_WORDS = {"cycle_s": "delay_s", "servers": "capacity"}
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A validated scenario: the spec, where it came from, and the empirical samples it refers to."""
@@ -45,8 +48,23 @@ class Scenario:
         return self.spec.station(line, station)
 
     def to_dict(self) -> dict[str, Any]:
-        """The scenario as plain data (what a TOML file would hold), defaults left out."""
-        return self.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        """The scenario as plain data (what a TOML file would hold), defaults left out.
+
+        Values the schema derives at load time (a delay's cycle_s and servers, the mix base's share) are left out
+        too, so that a what-if on what the user wrote (delay_s, another variant's share) derives them afresh.
+        """
+        data = self.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        for line in data.get("lines", []):
+            for st in line.get("stations", []):
+                if st.get("kind") == "delay":
+                    st.pop("cycle_s", None)
+                    st.pop("servers", None)
+        mix = data.get("mix")
+        if isinstance(mix, dict) and mix.get("base") is not None:
+            for variant in mix.get("variants", []):
+                if variant.get("name") == mix["base"]:
+                    variant.pop("share", None)
+        return data
 
     # ------------------------------------------------------------------ what-ifs
     def with_station(self, line: str, station: str, **changes: Any) -> Scenario:
@@ -54,6 +72,8 @@ class Scenario:
         data = self.to_dict()
         li, si = self._index(line, station)
         target = data["lines"][li]["stations"][si]
+        if target.get("kind") == "delay":  # what tuning and sensitivity change, in the delay's own words
+            changes = {_DELAY_WORDS.get(key, key): value for key, value in changes.items()}
         for key, value in changes.items():
             if value is None:
                 target.pop(key, None)

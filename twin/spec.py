@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DISTRIBUTIONS = ("det", "exp", "normal", "lognormal", "gamma", "uniform", "triangular", "weibull", "empirical")
 Distribution = Literal["det", "exp", "normal", "lognormal", "gamma", "uniform", "triangular", "weibull", "empirical"]
@@ -52,9 +52,35 @@ class CalendarSpec(_Strict):
     days_per_week: Annotated[int, Field(ge=1, le=7)] = 7
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def names_of(source: str | list[str]) -> list[str]:
     """`from = "A"` and `from = ["A", "B"]` alike, as a list."""
     return [source] if isinstance(source, str) else list(source)
+
+
+class ExternalSpec(_Strict):
+    """A second source of an input outside the modelled lines: a supplier covering `share` of the units.
+
+    Which units it covers is fixed by the share (unit u of the input is external when floor((u+1)·share) >
+    floor(u·share)), so the local share 1 - share is a parameter, not an outcome. Each external unit taken from its
+    stock is re-ordered at once and arrives `lead_s` after the supplier ships it; a supplier with failures ships
+    nothing while down (round the clock: it is outside the cluster's calendar).
+    """
+
+    share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        description="share of this input's units the external supplier covers (0 to 1); the local line covers the rest")
+    lead_s: PositiveSeconds = Field(description="mean time from a re-order (shipment) to arrival at the stock (s)")
+    dist: FailureDistribution = "det"
+    cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    stock: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
+        default=None, description="line-side places for external units, full at the start (default: the input's stock)")
+    mtbf_s: PositiveSeconds | None = Field(default=None, description="supplier stoppages: mean time between them (s)")
+    mttr_s: PositiveSeconds | None = Field(default=None, description="supplier stoppages: mean length (s)")
+    ttf_dist: Literal["det", "exp"] = "exp"
+    ttr_dist: Literal["det", "exp"] = "exp"
 
 
 class InputSpec(_Strict):
@@ -68,6 +94,8 @@ class InputSpec(_Strict):
     qty: Annotated[int, Field(ge=1, le=10_000)] = 1
     stock: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
         default=None, description="line-side stock places for this input (default: qty, one kit)")
+    external: ExternalSpec | None = Field(
+        default=None, description="a supplier outside the modelled lines covering a share of this input")
 
 
 class StationSpec(_Strict):
@@ -79,7 +107,8 @@ class StationSpec(_Strict):
 
     name: Name
     cycle_s: PositiveSeconds | None = Field(
-        default=None, description="mean processing time of one part on one server (s); for empirical, optional"
+        default=None, description="mean processing time of one part on one server (s); for empirical, optional; "
+                                  "batch: hold time of a batch; conveyor: the pitch (time between hooks)"
     )
     dist: Distribution = "det"
     cv: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
@@ -102,6 +131,39 @@ class StationSpec(_Strict):
     min_cycle_s: PositiveSeconds | None = Field(default=None, description="lowest cycle time tuning may propose")
     inputs: list[InputSpec] = Field(
         default_factory=list, description="assembly: parts consumed per cycle from feeder lines or transports")
+    kind: Literal["machine", "batch", "conveyor", "delay"] = Field(
+        default="machine", description="machine (one part per server), batch (furnace/oven), conveyor (paced chain), "
+                                       "delay (every part takes delay_s, up to capacity at once)")
+    batch_max: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="batch: parts a server (furnace) holds; it starts full, or as max_wait_s says")
+    batch_min: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="batch with max_wait_s: the fewest parts it starts with (default 1)")
+    max_wait_s: PositiveSeconds | None = Field(
+        default=None, description="batch: start with what is loaded (>= batch_min) this long after the first part")
+    transit_s: PositiveSeconds | None = Field(
+        default=None, description="conveyor: time from the load point to the exit at chain speed (s)")
+    stops_when_blocked: bool = Field(
+        default=True, description="conveyor: the chain stops while the part at its exit cannot leave; false: it "
+                                  "runs on and the part goes round the loop (hooks)")
+    hooks: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="non-stop conveyor: hooks on the loop; a round takes hooks x cycle_s")
+    delay_s: PositiveSeconds | None = Field(
+        default=None, description="delay: the time every part takes (cooling, curing); = cycle_s, dist det")
+    capacity: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description="delay: parts in it at once (default 1); = servers")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _delay_is_a_station(cls, data: object) -> object:
+        """A delay is syntax over a multi-server deterministic station: both engines see cycle_s and servers."""
+        if isinstance(data, dict) and data.get("kind") == "delay":
+            data = dict(data)
+            if "delay_s" in data and "cycle_s" not in data:
+                data["cycle_s"] = data["delay_s"]
+            capacity = data.get("capacity", 1)
+            if "servers" not in data and isinstance(capacity, int) and not isinstance(capacity, bool) and capacity >= 1:
+                data["servers"] = capacity  # a bad capacity is reported as itself, not as servers
+        return data
 
 
 class LineSpec(_Strict):
@@ -139,7 +201,8 @@ class VariantSpec(_Strict):
     """A variant of the final product: its share of the mix, its bill of materials and cycle times."""
 
     name: Name
-    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = Field(
+        default=None, description="share of the launches; required except for the mix's base variant")
     bom: dict[str, Annotated[int, Field(ge=0, le=10_000)]] = Field(
         default_factory=dict, description="input (feeder) name -> quantity, overriding the station's qty")
     cycle_s: dict[str, PositiveSeconds] = Field(
@@ -152,7 +215,27 @@ class MixSpec(_Strict):
     line: Name
     sequence: Literal["random", "cyclic"] = "random"
     pattern: list[Name] | None = Field(default=None, description="cyclic: the launch order of variant names")
+    base: Name | None = Field(
+        default=None, description="the variant whose share is the rest (1 - the others' shares): the others' shares "
+                                  "are then parameters, e.g. an EREV share and a dual-motor share")
     variants: list[VariantSpec]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_takes_the_rest(cls, data: object) -> object:
+        """Fill in the base variant's share, so that both engines see plain shares adding up to 1."""
+        if not isinstance(data, dict) or not isinstance(data.get("variants"), list):
+            return data
+        base = data.get("base")
+        variants = data["variants"]
+        others = [v.get("share") for v in variants if isinstance(v, dict) and v.get("name") != base]
+        if not isinstance(base, str) or not all(_is_number(x) for x in others):
+            return data
+        rest = max(0.0, 1.0 - float(sum(others)))  # more than 1 is reported by twin.validate
+        data = dict(data)
+        data["variants"] = [dict(v, share=rest) if isinstance(v, dict) and v.get("name") == base and "share" not in v
+                            else v for v in variants]
+        return data
 
 
 class ScenarioHeader(_Strict):

@@ -37,38 +37,56 @@ from twin.executors import Executor
 from twin.experiment import Plan, choose_engine
 from twin.results import Results
 from twin.scenario import Scenario
+from twin.spec import names_of
 from twin.stats import Estimate
 
-FIELDS_INT = ("servers", "buffer")
+FIELDS_INT = ("servers", "buffer", "stock", "batch_max", "batch_min", "capacity", "hooks")
+EXTERNAL_FIELDS = ("share", "lead_s", "stock", "mtbf_s", "mttr_s")
+FORMS = ("LINE.STATION.FIELD=VALUES (e.g. wheel.painting.cycle_s=14,15,16 or wheel.painting.cycle_s=12:16:1), "
+         "mix.VARIANT.share=VALUES (e.g. mix.erev.share=0.2:0.5:0.1) or "
+         "LINE.STATION.INPUT.external.FIELD=VALUES (e.g. assembly.marriage.edrive.external.share=0:1:0.25)")
 CSV_COLUMNS = ("kind", "point", "rep", "values", "throughput_per_hour", "ci95_low", "ci95_high", "bottleneck")
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One swept value: a station's field, or (`path`) a mix variant's share or an external source's field."""
+
     line: str
     station: str
     field: str
     values: tuple[float, ...]
+    path: tuple[str, ...] = ()  # ("mix", VARIANT, FIELD) or (LINE, STATION, INPUT, "external", FIELD)
 
     @property
     def key(self) -> str:
-        return f"{self.line}.{self.station}.{self.field}"
+        return ".".join(self.path) if self.path else f"{self.line}.{self.station}.{self.field}"
 
 
 def parse_setting(text: str, scenario: Scenario) -> Setting:
-    """`LINE.STATION.FIELD=10,12,15` or `=200:260:10` (start:stop:step, stop included when on the grid)."""
+    """`LINE.STATION.FIELD=10,12,15` or `=200:260:10` (start:stop:step, stop included when on the grid);
+    `mix.VARIANT.share=...` and `LINE.STATION.INPUT.external.FIELD=...` for product shares and local shares."""
     where, sep, values = text.partition("=")
     parts = where.split(".")
-    if not sep or len(parts) != 3 or not values:
-        raise TwinError(f"--set {text}: expected LINE.STATION.FIELD=VALUES, e.g. wheel.painting.cycle_s=14,15,16 "
-                        "or wheel.painting.cycle_s=12:16:1")
-    line, station, name = parts
+    if not sep or not values or not (len(parts) == 3 or (len(parts) == 5 and parts[3] == "external")):
+        raise TwinError(f"--set {text}: expected {FORMS}")
+    if parts[0] == "mix" and len(parts) == 3:
+        _check_mix_path(text, scenario, parts[1], parts[2])
+        return Setting("", "", parts[2], _numbers(text, values, parts[2]), tuple(parts))
+    line, station, name = parts[0], parts[1], parts[-1]
     try:
         scenario.station(line, station)
     except (KeyError, TwinError, ValueError):
         lines = {ln.name: [s.name for s in ln.stations] for ln in scenario.spec.lines}
         raise TwinError(f"--set {text}: no station {line}.{station}; stations are "
                         + "; ".join(f"{ln}: {', '.join(st)}" for ln, st in lines.items())) from None
+    if len(parts) == 5:
+        _check_external_path(text, scenario, line, station, parts[2], name)
+        return Setting(line, station, name, _numbers(text, values, name), tuple(parts))
+    return Setting(line, station, name, _numbers(text, values, name))
+
+
+def _numbers(text: str, values: str, name: str) -> tuple[float, ...]:
     try:
         if ":" in values:
             start, stop, step = (float(x) for x in values.split(":"))
@@ -84,7 +102,40 @@ def parse_setting(text: str, scenario: Scenario) -> Setting:
     if name in FIELDS_INT:
         if any(v != int(v) for v in numbers):
             raise TwinError(f"--set {text}: {name} takes whole numbers")
-    return Setting(line, station, name, numbers)
+    return numbers
+
+
+def _check_mix_path(text: str, scenario: Scenario, variant: str, name: str) -> None:
+    mix = scenario.spec.mix
+    if mix is None:
+        raise TwinError(f"--set {text}: the scenario has no [mix]")
+    names = [v.name for v in mix.variants]
+    if variant not in names:
+        raise TwinError(f"--set {text}: no variant {variant!r}; variants are {', '.join(names)}")
+    if name != "share":
+        raise TwinError(f"--set {text}: a sweep varies a variant's share (mix.{variant}.share)")
+    if mix.base is None:
+        raise TwinError(f"--set {text}: to vary one share, name the variant that takes the rest as [mix] base")
+    if variant == mix.base:
+        raise TwinError(f"--set {text}: {variant!r} is the mix's base, whose share is the rest; vary the others'")
+
+
+def _input_index(scenario: Scenario, line: str, station: str, name: str) -> int:
+    inputs = ["+".join(names_of(inp.source)) for inp in scenario.station(line, station).inputs]
+    return inputs.index(name) if name in inputs else -1
+
+
+def _check_external_path(text: str, scenario: Scenario, line: str, station: str, name: str, field_: str) -> None:
+    st = scenario.station(line, station)
+    inputs = ["+".join(names_of(inp.source)) for inp in st.inputs]
+    k = _input_index(scenario, line, station, name)
+    if k < 0:
+        raise TwinError(f"--set {text}: {line}.{station} has no input {name!r}; inputs are {', '.join(inputs) or 'none'}")
+    if st.inputs[k].external is None:
+        raise TwinError(f"--set {text}: input {name!r} of {line}.{station} has no external source; add "
+                        "external = {share = ..., lead_s = ...} to it")
+    if field_ not in EXTERNAL_FIELDS:
+        raise TwinError(f"--set {text}: an external source's swept field is one of {', '.join(EXTERNAL_FIELDS)}")
 
 
 def grid(settings: list[Setting]) -> list[tuple[float, ...]]:
@@ -95,8 +146,21 @@ def grid(settings: list[Setting]) -> list[tuple[float, ...]]:
 def point_scenario(base: Scenario, settings: list[Setting], point: tuple[float, ...]) -> Scenario:
     sc = base
     for setting, value in zip(settings, point):
-        sc = sc.with_station(setting.line, setting.station,
-                             **{setting.field: int(value) if setting.field in FIELDS_INT else float(value)})
+        number = int(value) if setting.field in FIELDS_INT else float(value)
+        if not setting.path:
+            sc = sc.with_station(setting.line, setting.station, **{setting.field: number})
+            continue
+        data = sc.to_dict()
+        if setting.path[0] == "mix" and len(setting.path) == 3:
+            variant = next(v for v in data["mix"]["variants"] if v["name"] == setting.path[1])
+            variant[setting.field] = number
+        else:
+            li = [ln.name for ln in sc.lines].index(setting.line)
+            si = [st.name for st in sc.lines[li].stations].index(setting.station)
+            inp = data["lines"][li]["stations"][si]["inputs"][_input_index(sc, setting.line, setting.station,
+                                                                             setting.path[2])]
+            inp["external"][setting.field] = number
+        sc = sc.with_data(data)
     return sc
 
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from twin.errors import MISSING, Problem, ScenarioError
 from twin.spec import ScenarioSpec
+from twin.validate_kinds import external_problems, kind_of, kind_problems
 
 NEEDS_CV = ("normal", "lognormal", "gamma", "uniform", "triangular", "weibull")
 # Largest cv for which a distribution scaled to its mean stays non-negative (uniform: 1/sqrt 3, triangular: 1/sqrt 6).
@@ -230,6 +231,7 @@ def _cross_field_problems(data: Any) -> list[Problem]:
                                             f"station names must be unique within a line (also stations[{station_names[sname]}])"))
                 station_names.setdefault(sname, si)
             problems.extend(_station_problems(st, item))
+            problems.extend(kind_problems(st, item))
     return problems
 
 
@@ -246,7 +248,7 @@ def _station_problems(st: Mapping[str, Any], item: str) -> list[Problem]:
         dist = "det"  # pydantic reports the wrong type; check the rest as for the default
     cycle = _num(st.get("cycle_s"))
     cv = _num(st.get("cv"))
-    if "cycle_s" not in st and dist != "empirical":
+    if "cycle_s" not in st and dist != "empirical" and kind_of(st) != "delay":
         problems.append(Problem(item, "cycle_s", MISSING, "required: the mean processing time in seconds (> 0)"))
     if dist in NEEDS_CV:
         if "cv" not in st:
@@ -435,6 +437,7 @@ def _network_problems(data: Any) -> list[Problem]:
             problems.append(Problem(item, "cv", tr.get("cv"), f"does not apply to dist = {tdist!r}"))
     input_names: dict[str, set[str]] = {n: set() for n in line_names}  # line -> feeder names its stations take
     station_names: dict[str, set[str]] = {n: set() for n in line_names}
+    fixed_time: dict[str, set[str]] = {n: set() for n in line_names}  # stations whose time is not per part
     for li, line in enumerate(lines):
         if not isinstance(line, Mapping) or not isinstance(line.get("stations"), list):
             continue
@@ -444,6 +447,8 @@ def _network_problems(data: Any) -> list[Problem]:
                 continue
             if isinstance(lname, str) and isinstance(st.get("name"), str):
                 station_names.setdefault(lname, set()).add(st["name"])
+                if kind_of(st) in ("batch", "conveyor"):
+                    fixed_time.setdefault(lname, set()).add(st["name"])
             inputs = st.get("inputs")
             if not isinstance(inputs, list):
                 continue
@@ -477,6 +482,7 @@ def _network_problems(data: Any) -> list[Problem]:
                 qty, stock = inp.get("qty", 1), inp.get("stock")
                 if isinstance(qty, int) and isinstance(stock, int) and stock < qty:
                     problems.append(Problem(where, "stock", stock, f"must be >= qty ({qty}), or a kit never gathers"))
+                problems.extend(external_problems(inp.get("external"), where, qty, stock))
     for name in transport_names:
         if name not in consumer:
             problems.append(Problem("transports", "name", name,
@@ -491,7 +497,7 @@ def _network_problems(data: Any) -> list[Problem]:
             problems.append(Problem("scenario", "product", product, f"must name a line; lines are {line_names}"))
         elif product in consumer:
             problems.append(Problem("scenario", "product", product, f"feeds {consumer[product]}; the product is a line's output that nothing consumes"))
-    problems.extend(_mix_problems(data.get("mix"), line_names, input_names, station_names))
+    problems.extend(_mix_problems(data.get("mix"), line_names, input_names, station_names, fixed_time))
     return problems
 
 
@@ -535,7 +541,7 @@ def _find_cycle(feeds: dict[str, set[str]]) -> list[str]:
 
 
 def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[str]],
-                  station_names: dict[str, set[str]]) -> list[Problem]:
+                  station_names: dict[str, set[str]], fixed_time: dict[str, set[str]]) -> list[Problem]:
     if not isinstance(mix, Mapping):
         return []
     problems: list[Problem] = []
@@ -547,11 +553,33 @@ def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[st
     names = _names(variants)
     if len(set(names)) != len(names):
         problems.append(Problem("mix", "variants", names, "variant names must be unique"))
-    shares = [v.get("share") for v in variants if isinstance(v, Mapping)]
+    base = mix.get("base")
+    if base is not None and isinstance(base, str) and base not in names:
+        problems.append(Problem("mix", "base", base, f"must name a variant; variants are {names}"))
+        base = None
+    if base is not None and mix.get("sequence") == "cyclic":
+        problems.append(Problem("mix", "base", base, "only used with sequence = 'random' (a cyclic pattern sets the "
+                                                     "shares itself)"))
+    for vi, v in enumerate(variants):
+        if not isinstance(v, Mapping):
+            continue
+        item = f"mix.variants[{vi}] {v.get('name')!r}"
+        if v.get("name") == base and "share" in v:
+            problems.append(Problem(item, "share", v.get("share"), f"the base variant's share is the rest (1 - the "
+                                                                    "others'); remove it"))
+        elif v.get("name") != base and "share" not in v:
+            problems.append(Problem(item, "share", MISSING, "required: this variant's share of the launches (0 to 1)"
+                                                            + ("" if base else ", or name the variant taking the rest "
+                                                                               "as [mix] base")))
+    shares = [v.get("share") for v in variants if isinstance(v, Mapping) and v.get("name") != base]
     if shares and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in shares):
         total = float(sum(shares))
-        if abs(total - 1.0) > 1e-9:
+        if base is None and abs(total - 1.0) > 1e-9:
             problems.append(Problem("mix", "variants[].share", round(total, 12), "shares must add up to 1"))
+        elif base is not None and total > 1.0 + 1e-9:
+            problems.append(Problem("mix", "variants[].share", round(total, 12),
+                                    f"the shares of the variants other than the base {base!r} must add up to <= 1 "
+                                    f"(the base takes the rest)"))
     if not variants:
         problems.append(Problem("mix", "variants", [], "needs at least one [[mix.variants]]"))
     if mix.get("sequence") == "cyclic":
@@ -578,4 +606,7 @@ def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[st
                 if key not in station_names.get(line, set()):
                     problems.append(Problem(item, "cycle_s", key, f"must name a station of line {line!r}: "
                                                                   f"{sorted(station_names.get(line, set()))}"))
+                elif key in fixed_time.get(line, set()):
+                    problems.append(Problem(item, "cycle_s", key, "names a batch station or conveyor, whose time "
+                                                                  "is not per part; it cannot vary by variant"))
     return problems

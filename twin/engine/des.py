@@ -131,7 +131,7 @@ class _Link:
     """
 
     __slots__ = ("env", "name", "capacity", "slots", "occupied", "parts", "idle", "blocked", "area", "last", "area0",
-                 "watch", "free_on_take", "consumer", "priority")
+                 "watch", "free_on_take", "consumer", "priority", "line_exit")
 
     def __init__(self, env: simpy.Environment, name: str, capacity: int, downstream_servers: int,
                  free_on_take: bool = False) -> None:
@@ -147,6 +147,7 @@ class _Link:
         self.free_on_take = free_on_take
         self.consumer: Any = None  # the station or transport that takes parts out of it
         self.priority = 1  # its consumer's event priority
+        self.line_exit = False  # parts entering it leave their line (it feeds another line or a transport)
         self.area = 0.0
         self.last = 0.0
         self.area0 = 0.0
@@ -182,10 +183,13 @@ class _Link:
             self.integrate()
             self.parts.append(part)
             if self.watch:
-                for ev in self.watch:
-                    if not ev.triggered:
-                        _fire(ev, None, self.priority)
-                self.watch.clear()
+                self._wake()
+
+    def _wake(self) -> None:
+        for ev in self.watch:
+            if not ev.triggered:
+                _fire(ev, None, self.priority)
+        self.watch.clear()
 
     def offer(self, part: Part, priority: int) -> Event | None:
         """Hand a finished part on; None if it went at once, else the event of its leaving (blocked till then)."""
@@ -194,6 +198,8 @@ class _Link:
             return None
         ev = Event(self.env)
         self.blocked.append((ev, part, priority))
+        if self.watch:  # a conveyor's hook can take a part straight from the machine before it (no buffer)
+            self._wake()
         return ev
 
     def depart(self) -> None:
@@ -285,7 +291,7 @@ class _Station:
     __slots__ = ("spec", "index", "line", "servers", "cycle", "ttf", "ttr", "basis", "scrap", "inlink", "outlink",
                  "to_working", "to_calendar", "w0", "w_end", "working", "down", "blocked", "operations", "units",
                  "feeds", "feed_names", "kit_qty", "scales", "starved_by", "n_active", "period_start",
-                 "period_end", "pending_end", "priority")
+                 "period_end", "pending_end", "priority", "kind", "places", "supplies", "loader")
 
     def __init__(self, spec: StationSpec, index: int, line: _LineState) -> None:
         self.spec = spec
@@ -315,6 +321,12 @@ class _Station:
         self.period_end = array("d")
         self.pending_end = -math.inf  # end of the last active period, until it is certain the period is over
         self.priority = 1  # event priority: smaller downstream (see DesSimulation._priorities)
+        self.kind = spec.kind
+        # places a server offers the link before it: a furnace holds a batch; a chain's hooks are not slots (its
+        # link frees a place when a hook takes the part)
+        self.places = {"batch": spec.batch_max or 1, "conveyor": 0}.get(spec.kind, 1)
+        self.supplies: list[Any] = []  # external sources of its inputs (twin.engine.des_supply)
+        self.loader: Any = None  # batch: which furnace loads now (twin.engine.des_batch)
 
 
 class _Transport:
@@ -434,7 +446,8 @@ class DesSimulation:
                 st.w_end = calendar.to_working(cfg.horizon_s)
                 self._streams(st, line_spec.name)
                 if previous is not None:
-                    link = _Link(self.env, f"{line_spec.name}/{previous.spec.name}", previous.spec.buffer, st.servers)
+                    link = _Link(self.env, f"{line_spec.name}/{previous.spec.name}", previous.spec.buffer,
+                                 st.servers * st.places, free_on_take=st.kind == "conveyor")
                     link.consumer = st
                     previous.outlink = link
                     st.inlink = link
@@ -515,6 +528,12 @@ class DesSimulation:
                     else:
                         for source in sources:
                             self._feeder_exit(by_line[source][-1], link)
+                from twin.engine.des_supply import Supply  # it imports this module
+
+                for k, inp in enumerate(st_spec.inputs):
+                    if inp.external is not None:
+                        st.supplies.append(Supply(self, st, k, st.feed_names[k], inp))
+                st.starved_by += [0.0] * len(st.supplies)
                 quantities = [inp.qty for inp in st_spec.inputs]
                 if in_mix:
                     st.kit_qty = [[v.bom.get(name, inp.qty) for name, inp in zip(st.feed_names, st_spec.inputs)]
@@ -562,6 +581,7 @@ class DesSimulation:
 
     def _feeder_exit(self, last: _Station, link: _Link) -> None:
         last.outlink = link
+        link.line_exit = True
         last.line.terminal = False
 
     def _streams(self, st: _Station, line_name: str) -> None:
@@ -582,8 +602,18 @@ class DesSimulation:
 
     # ------------------------------------------------------------------ the server process
     def _serve(self, server: _Server) -> Generator[Event, Any, None]:
-        env = self.env
         st = server.station
+        if st.kind == "batch":
+            from twin.engine.des_batch import serve_batch  # its own module, which imports this one
+
+            yield from serve_batch(self, server)
+            return
+        if st.kind == "conveyor":
+            from twin.engine.des_conveyor import run_conveyor
+
+            yield from run_conveyor(self, server)
+            return
+        env = self.env
         priority = st.priority
         line = st.line
         inlink, outlink = st.inlink, st.outlink
@@ -599,7 +629,7 @@ class DesSimulation:
         record = self.config.active_periods
         servers = st.servers
         scales = st.scales
-        exits_line = outlink is not None and outlink.free_on_take  # the last station of a feeder line
+        exits_line = outlink is not None and outlink.line_exit  # the last station of a feeder line
         while not server.retired:
             # -- take a part (the first station releases a new one; an assembly station gathers its kit)
             if kit:
@@ -619,23 +649,7 @@ class DesSimulation:
             work = cycle() if scales is None else cycle() * scales[part[1]]
             plan = None
             if ttf is not None:
-                left = server.ttf_left
-                if left >= work:  # a failure due exactly at completion strikes at the next start
-                    server.ttf_left = left - work
-                    end = start + work
-                else:
-                    plan = []
-                    rest = work
-                    total = work
-                    while left < rest:
-                        repair = ttr()  # type: ignore[misc]
-                        plan.append((left, repair))
-                        rest -= left
-                        total += repair
-                        left = ttf()
-                    server.ttf_left = left - rest
-                    plan.append((rest, 0.0))
-                    end = start + total
+                end, plan = self._crossing(server, start, work)
             elif schedule is not None:
                 end = schedule.advance(start, work)
             else:
@@ -688,6 +702,28 @@ class DesSimulation:
             if inlink is not None:
                 inlink.depart()
 
+    def _crossing(self, server: _Server, start: float, work: float) -> tuple[float, list[tuple[float, float]] | None]:
+        """Busy-based failures: the end of `work` seconds started at `start`, and the (work, repair) chunks of the
+        failures it crossed (None if none)."""
+        st = server.station
+        ttf, ttr = st.ttf, st.ttr
+        left = server.ttf_left  # infinite when a live run switched failures off
+        if left >= work:  # a failure due exactly at completion strikes at the next start
+            server.ttf_left = left - work
+            return start + work, None
+        plan = []
+        rest = work
+        total = work
+        while left < rest:
+            repair = ttr()  # type: ignore[misc]
+            plan.append((left, repair))
+            rest -= left
+            total += repair
+            left = ttf()  # type: ignore[misc]
+        server.ttf_left = left - rest
+        plan.append((rest, 0.0))
+        return start + total, plan
+
     def _gather(self, server: _Server) -> Generator[Event, Any, Part]:
         """Wait until the station's own part and every feeder's quantity are there, then take them all at once.
 
@@ -707,6 +743,10 @@ class DesSimulation:
             else:
                 variant = main.parts[0][1] if main.parts else -1
             qty = st.kit_qty[variant] if variant >= 0 and len(st.kit_qty) > 1 else st.kit_qty[0]
+            if st.supplies:  # external sources: each such input's units split between local and external stocks
+                from twin.engine.des_supply import split_kit
+
+                qty = split_kit(st.supplies, qty)
             short = [] if variant >= 0 else [0]
             for k, link in enumerate(feeds):
                 if len(link.parts) < qty[k]:
@@ -738,6 +778,8 @@ class DesSimulation:
         for k, link in enumerate(feeds):
             for _ in range(qty[k]):
                 link.take_freeing()
+        for supply in st.supplies:
+            supply.taken(qty[supply.local], qty[supply.feed])
         return part  # type: ignore[return-value]
 
     def _vehicle(self, tr: _Transport) -> Generator[Event, Any, None]:

@@ -25,7 +25,14 @@ def flow_problem(scenario: Scenario, config: RunConfig | None = None) -> str | N
     mix_line = spec.mix.line if spec.mix is not None else None
     for line in spec.lines:
         for pos, st in enumerate(line.stations):
+            # a delay (kind = "delay") is a multi-server det station by then: the flow engine runs it as one
+            if st.kind == "batch":
+                return f"batch stations ({line.name}/{st.name})"
+            if st.kind == "conveyor":
+                return f"paced conveyors ({line.name}/{st.name})"
             for inp in st.inputs:
+                if inp.external is not None:
+                    return f"external sources ({'+'.join(names_of(inp.source))} -> {line.name}/{st.name})"
                 sources = names_of(inp.source)
                 if len(sources) > 1:
                     return f"a stock fed by several lines ({'+'.join(sources)} -> {line.name}/{st.name})"

@@ -7,6 +7,10 @@ in the running model and in its scenario (re-validated, so that it can be saved)
 - a new cycle time or MTBF/MTTR rescales the draws not yet used (the same unit draws: common random numbers);
 - a larger buffer lets blocked parts move on at once; a smaller one blocks the next parts until it has room;
 - more servers start working at once; fewer servers retire when they have handed on their current part.
+A conveyor cannot be edited while running (its hooks are laid out at its pitch); a batch station's cycle_s is the
+hold of the next batches, its servers its furnaces. New kinds show as plain stations: one state per server (a
+furnace loading shows starved, holding working, unloading into a full buffer blocked; a chain working while it
+carries parts).
 Two LiveRuns of the same scenario and seed make the same sample path, so an A/B comparison of an edited copy
 against the original shows the effect of the edit alone.
 
@@ -129,6 +133,8 @@ class LiveRun:
         unknown = sorted(set(changes) - set(EDITABLE))
         if unknown:
             raise ValueError(f"cannot edit {', '.join(unknown)} while running; editable: {', '.join(EDITABLE)}")
+        if self.scenario.station(line, station).kind == "conveyor":
+            raise ValueError("a conveyor cannot be edited while running; edit the file and reset")
         self.scenario = self.scenario.with_station(line, station, **changes)  # raises ScenarioError if invalid
         spec = self.scenario.station(line, station)
         st = next(s for s in self._sim.stations if s.line.name == line and s.spec.name == station)
@@ -137,10 +143,11 @@ class LiveRun:
             _rescale(st.cycle, spec.cycle_s)
         if "mtbf_s" in changes or "mttr_s" in changes:
             self._failures(st, line)
-        if "buffer" in changes and st.outlink is not None and not st.outlink.free_on_take:
+        if "buffer" in changes and st.outlink is not None and not st.outlink.line_exit:
             link = st.outlink
             link.capacity = spec.buffer
-            link.slots = spec.buffer + len([u for u in link.consumer.units if not getattr(u, "retired", False)])
+            active = len([u for u in link.consumer.units if not getattr(u, "retired", False)])
+            link.slots = spec.buffer + active * link.consumer.places
             _flush(link)
         if "servers" in changes:
             self._servers(st, spec.servers)
@@ -182,7 +189,7 @@ class LiveRun:
                 server.retired = True
         st.servers = wanted
         if st.inlink is not None:
-            st.inlink.slots = st.inlink.capacity + wanted
+            st.inlink.slots = st.inlink.capacity + wanted * st.places
             _flush(st.inlink)
 
 
