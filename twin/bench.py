@@ -201,16 +201,18 @@ def shifting_verdict(scenario: Scenario, the_plan: Plan, workers: int) -> dict[s
 
     The same computation as `twin bottleneck`'s shifting-bottleneck column (windows on the scenario's calendar).
     """
-    from twin.analytics.active_period import periods_from_recorded, shifting_bottleneck
+    from twin.analytics.active_period import can_prune, periods_from_recorded, shifting_bottleneck
 
-    res = run_plan(scenario, replace(the_plan, active_periods=True), workers=workers)
+    res = run_plan(scenario, replace(the_plan, active_periods=True, prune_periods=can_prune(scenario)),
+                   workers=workers)
     calendar = Calendar.from_spec(scenario.spec.calendar)
     totals = []
     for rep in res.replications:
         assert rep.active_periods is not None
         window = (calendar.to_working(rep.warmup_s), calendar.to_working(rep.end_s))
         with np.errstate(invalid="ignore", divide="ignore"):  # an empty window (all off shift) gives NaN shares
-            totals.append(shifting_bottleneck(periods_from_recorded(rep.active_periods, window=window), window).total)
+            periods = periods_from_recorded(rep.active_periods, window=window, pruned=rep.pruned_periods)
+            totals.append(shifting_bottleneck(periods, window).total)
     share = np.nan_to_num(np.array(totals), nan=0.0)
     best = int(np.argmax(share.mean(axis=0)))
     first = res.replications[0]

@@ -41,6 +41,7 @@ class Plan:
     failures: bool = True
     stop_after_parts: int | None = None
     active_periods: bool = False
+    prune_periods: bool = False
 
     def config(self, replication: int) -> RunConfig:
         return RunConfig(
@@ -52,6 +53,7 @@ class Plan:
             failures=self.failures,
             stop_after_parts=self.stop_after_parts,
             active_periods=self.active_periods,
+            prune_periods=self.prune_periods,
         )
 
 

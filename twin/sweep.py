@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.analytics.active_period import periods_from_recorded, shifting_bottleneck
+from twin.analytics.active_period import can_prune, periods_from_recorded, shifting_bottleneck
 from twin.calendar import Calendar
 from twin.engine.des import simulate
 from twin.engine.flow import simulate_flow
@@ -175,13 +175,14 @@ class Task:
 
 def run_task(task: Task) -> dict[str, Any]:
     """One replication at one grid point: its throughput an hour and its shifting-bottleneck verdict."""
-    config = replace(task.plan, active_periods=True).config(task.rep)
+    config = replace(task.plan, active_periods=True, prune_periods=can_prune(task.scenario)).config(task.rep)
     rep = simulate_flow(task.scenario, config) if task.engine == "flow" else simulate(task.scenario, config)
     res = Results(task.scenario, task.engine, task.plan.seed, task.plan.horizon_s, task.plan.warmup_s, (rep,))
     calendar = Calendar.from_spec(task.scenario.spec.calendar)
     window = (calendar.to_working(rep.warmup_s), calendar.to_working(rep.end_s))
     assert rep.active_periods is not None
-    sb = shifting_bottleneck(periods_from_recorded(rep.active_periods, window=window), window)
+    sb = shifting_bottleneck(periods_from_recorded(rep.active_periods, window=window, pruned=rep.pruned_periods),
+                             window)
     shares = sb.sole + sb.shifting
     names = [f"{line}/{name}" for line, name in zip(rep.station_lines, rep.station_names)]
     return {"throughput_per_hour": float(res.throughput.per_hour.mean), "bottleneck_shares": shares.tolist(),

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.analytics.sweep import momentary, sole_and_shifting
-from twin.engine.model import DOWN, WORKING, Trace
+from twin.engine.model import DOWN, WORKING, PrunedPeriods, Trace
+from twin.scenario import Scenario
 
 ACTIVE_STATES = (WORKING, DOWN)
 JOIN_TOLERANCE = 1e-9  # relative: periods closer than this are one
@@ -29,10 +30,16 @@ JOIN_TOLERANCE = 1e-9  # relative: periods closer than this are one
 
 @dataclass(frozen=True)
 class ActivePeriods:
-    """Active periods of each station: `start[s]`, `end[s]` arrays (sorted, disjoint)."""
+    """Active periods of each station: `start[s]`, `end[s]` arrays (sorted, disjoint).
+
+    `left_out_s`, `left_out` (per station): the summed length and the number of periods an engine left out because
+    they can never be the momentary bottleneck (`RunConfig.prune_periods`); they count in the mean length only.
+    """
 
     start: tuple[np.ndarray, ...]
     end: tuple[np.ndarray, ...]
+    left_out_s: np.ndarray | None = None
+    left_out: np.ndarray | None = None
 
     @property
     def stations(self) -> int:
@@ -40,7 +47,14 @@ class ActivePeriods:
 
     def mean_length(self) -> np.ndarray:
         """The average active period per station (0 where a station was never active)."""
-        return np.array([float(np.mean(e - s)) if len(s) else 0.0 for s, e in zip(self.start, self.end)])
+        if self.left_out_s is None or self.left_out is None:
+            return np.array([float(np.mean(e - s)) if len(s) else 0.0 for s, e in zip(self.start, self.end)])
+        means = np.zeros(self.stations)
+        for k, (s, e) in enumerate(zip(self.start, self.end)):
+            n = len(s) + int(self.left_out[k])
+            if n:
+                means[k] = (float(np.sum(e - s)) + float(self.left_out_s[k])) / n
+        return means
 
 
 @dataclass(frozen=True)
@@ -90,9 +104,26 @@ def periods_from_trace(trace: Trace, servers: tuple[int, ...] | np.ndarray,
                                  trace.end_s, window)
 
 
+def can_prune(scenario: Scenario) -> bool:
+    """Whether the analysis may ask for pruned periods (`RunConfig.prune_periods`): the engine prunes for its
+    lines' working clocks, the analysis clips on the scenario's, which are the same when no line has its own."""
+    return all(ln.calendar is None for ln in scenario.spec.lines)
+
+
 def periods_from_recorded(recorded: tuple[tuple[np.ndarray, np.ndarray], ...],
-                          window: tuple[float, float] | None = None) -> ActivePeriods:
-    """Active periods recorded by the engine as the run went (`RunConfig(active_periods=True)`), clipped."""
+                          window: tuple[float, float] | None = None,
+                          pruned: PrunedPeriods | None = None) -> ActivePeriods:
+    """Active periods recorded by the engine as the run went (`RunConfig(active_periods=True)`), clipped.
+
+    `pruned`: what the engine left out (`ReplicationResult.pruned_periods`); the results are then those of all
+    the periods, provided the window holds [pruned.lo_s, pruned.hi_s] (else ValueError: record them all).
+    """
+    if pruned is not None:
+        if window is None:
+            raise ValueError("pruned active periods need the observation window they are clipped to")
+        if np.any(pruned.count > 0) and not (window[0] <= pruned.lo_s and pruned.hi_s <= window[1]):
+            raise ValueError(f"active periods were pruned for a window holding [{pruned.lo_s:g}, {pruned.hi_s:g}], "
+                             f"not within {window}: record them with prune_periods=False")
     starts, ends = [], []
     for a, b in recorded:
         if window is not None:
@@ -102,7 +133,9 @@ def periods_from_recorded(recorded: tuple[tuple[np.ndarray, np.ndarray], ...],
             a, b = a[keep], b[keep]
         starts.append(a)
         ends.append(b)
-    return ActivePeriods(tuple(starts), tuple(ends))
+    if pruned is None:
+        return ActivePeriods(tuple(starts), tuple(ends))
+    return ActivePeriods(tuple(starts), tuple(ends), pruned.length_s, pruned.count)
 
 
 def _all_servers_active(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from twin.analytics.active_period import average_active_period, periods_from_recorded, shifting_bottleneck
+from twin.analytics.active_period import (
+    average_active_period, can_prune, periods_from_recorded, shifting_bottleneck,
+)
 from twin.analytics.arrows import arrow_method, turning_point
 from twin.analytics.sensitivity import Sensitivity, sensitivities
 from twin.calendar import Calendar
@@ -76,7 +78,7 @@ class BottleneckReport:
 def analyse(scenario: Scenario, plan: Plan, *, rel_step: float = 0.02, workers: int = 1,
             stations: list[tuple[str, str]] | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> BottleneckReport:
-    traced = replace(plan, active_periods=True)
+    traced = replace(plan, active_periods=True, prune_periods=can_prune(scenario))
     results = run_plan(scenario, traced, workers=workers,
                        progress=None if progress is None else lambda d, t: progress("trace run", d, t))
     first = results.replications[0]
@@ -86,7 +88,7 @@ def analyse(scenario: Scenario, plan: Plan, *, rel_step: float = 0.02, workers: 
     for r, rep in enumerate(results.replications):
         assert rep.active_periods is not None
         window = (calendar.to_working(rep.warmup_s), calendar.to_working(rep.end_s))
-        periods = periods_from_recorded(rep.active_periods, window=window)
+        periods = periods_from_recorded(rep.active_periods, window=window, pruned=rep.pruned_periods)
         _, mean_active[r] = average_active_period(periods)
         sb = shifting_bottleneck(periods, window)
         sole[r], shifting[r] = sb.sole, sb.shifting

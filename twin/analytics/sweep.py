@@ -71,18 +71,21 @@ def momentary(starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray
     Station s owns periods offsets[s]..offsets[s+1]-1 of `starts`/`ends`, sorted and disjoint. On every stretch
     between two period boundaries the bottleneck is the station whose covering period is the longest (ties: the
     lower station index). Rather than visit every boundary, the sweep jumps: while station b's period p is the
-    longest, the bottleneck can only change when p ends or when a period that beats p starts, and the first such
-    period of each station is found in its segment tree of lengths. Cost O(pieces x stations x log periods).
+    longest, the bottleneck can only change when p ends or when a period that beats p starts. The sweep point
+    only moves forward, so each station keeps a cursor (its first period starting after the point): a period is
+    passed over once when it starts before the next change and does not beat p, and looked at again only when it
+    stops a station's search. Cost O(periods + pieces x stations).
     """
     k = offsets.shape[0] - 1
     lengths = ends - starts
-    tree, tree_off, width = _build_max_trees(lengths, offsets)
     cap = 16
     out_a = np.empty(cap)
     out_b = np.empty(cap)
     out_s = np.empty(cap, dtype=np.int64)
     out_i = np.empty(cap, dtype=np.int64)
     n_out = 0
+    cur = offsets[:-1].copy()  # per station: its first period starting after x
+    scan = np.empty(k, dtype=np.int64)
     x = np.inf
     for s in range(k):
         if offsets[s + 1] > offsets[s] and starts[offsets[s]] < x:
@@ -93,28 +96,50 @@ def momentary(starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray
         best_p = -1
         best_len = 0.0
         for s in range(k):
-            lo, hi = offsets[s], offsets[s + 1]
-            p = lo + np.searchsorted(starts[lo:hi], x, side="right") - 1
-            if p >= lo and ends[p] > x and lengths[p] > best_len:
+            hi = offsets[s + 1]
+            q = cur[s]
+            while q < hi and starts[q] <= x:
+                q += 1
+            cur[s] = q
+            p = q - 1
+            if p >= offsets[s] and ends[p] > x and lengths[p] > best_len:
                 best, best_p, best_len = s, p, lengths[p]
         if best < 0:  # nobody active: jump to the next start
             nx = np.inf
             for s in range(k):
-                lo, hi = offsets[s], offsets[s + 1]
-                q = lo + np.searchsorted(starts[lo:hi], x, side="right")
-                if q < hi and starts[q] < nx:
+                q = cur[s]
+                if q < offsets[s + 1] and starts[q] < nx:
                     nx = starts[q]
             x = nx
             continue
         e = ends[best_p]
-        # the first period after x that beats the best before it ends
+        # The first period after x that beats the best before it ends (later ones cannot come first). A few
+        # periods of every station first, then the rest up to the nearest beater found so far: scanning one
+        # station far ahead before another one's near beater is known would be repeated at the next points.
         nx = e
         for s in range(k):
-            lo, hi = offsets[s], offsets[s + 1]
-            q = np.searchsorted(starts[lo:hi], x, side="right")
-            f = _first_longer(tree, tree_off[s], width[s], hi - lo, q, best_len, s >= best)
-            if f >= 0 and starts[lo + f] < nx:
-                nx = starts[lo + f]
+            hi = offsets[s + 1]
+            q = cur[s]
+            strict = s >= best
+            stop = min(q + 4, hi)
+            while q < stop and starts[q] < nx:
+                length = lengths[q]
+                if length > best_len or (not strict and length == best_len):
+                    nx = starts[q]
+                    q = hi
+                    break
+                q += 1
+            scan[s] = q
+        for s in range(k):
+            hi = offsets[s + 1]
+            q = scan[s]
+            strict = s >= best
+            while q < hi and starts[q] < nx:
+                length = lengths[q]
+                if length > best_len or (not strict and length == best_len):
+                    nx = starts[q]
+                    break
+                q += 1
         idx = best_p - offsets[best]
         if n_out > 0 and out_s[n_out - 1] == best and out_i[n_out - 1] == idx and out_b[n_out - 1] == x:
             out_b[n_out - 1] = nx

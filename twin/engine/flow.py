@@ -23,7 +23,7 @@ from twin.engine import flow_kernel as fk
 from twin.engine import flow_serial as fs
 from twin.engine import flow_transport as ft
 from twin.engine.flow_class import flow_problem
-from twin.engine.model import ReplicationResult, RunConfig, Trace, state_shares
+from twin.engine.model import PrunedPeriods, ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
 from twin.scenario import Scenario
 from twin.spec import StationSpec, names_of
@@ -121,6 +121,7 @@ class _Measured:
     starved_by: list[dict[str, float]] | None = None  # per station: input -> server-seconds short of it
     terminal: tuple[bool, ...] | None = None
     transports: tuple[np.ndarray, np.ndarray] | None = None  # vehicle-seconds per state, parts delivered
+    pruned: PrunedPeriods | None = None
 
 
 class FlowSimulation:
@@ -133,6 +134,7 @@ class FlowSimulation:
         self.scenario = scenario
         self.config = config
         self.cancel = cancel  # set by another thread to stop this run between two compiled calls
+        self.prune = config.active_periods and config.prune_periods  # off again if a pruned run must be redone
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -376,9 +378,13 @@ class FlowSimulation:
             row[fk.S_LEN] = d[fk.SCRAP].refill(j, 0, 0)
 
     # ------------------------------------------------------------------ running
-    def _go(self, t_end: float, inclusive: bool, stop_n: int, exits: bool) -> dict[str, np.ndarray]:
+    def _go(self, t_end: float, inclusive: bool, stop_n: int, exits: bool, record: bool = True
+            ) -> dict[str, np.ndarray]:
         a = self._build(t_end, inclusive, stop_n)
-        log = _PeriodLog(self.config.active_periods)
+        record = record and self.config.active_periods
+        if not record:
+            a["ctl"][fk.RECORD] = 0.0
+        log = _PeriodLog(record)
         a["per_st"], a["per_a"], a["per_b"] = log.st, log.a, log.b
         self.period_log = log
         if exits:
@@ -454,10 +460,14 @@ class FlowSimulation:
         lsf = np.zeros(fs.NLSF)
         ctl = np.zeros(fk.NCTL)
         ctl[fk.T_END], ctl[fk.WARM], ctl[fk.STOP_N] = t_end, cfg.warmup_s, stop_n
-        ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
+        ctl[fk.RECORD] = (fs.PRUNE if self.prune else 1.0) if cfg.active_periods else 0.0
         ctl[fk.EXITS] = 1.0 if exits else 0.0
         ret = np.zeros(fk.NRET, dtype=np.int64)
         log = _PeriodLog(cfg.active_periods)
+        pr = np.zeros((k, fs.NP))
+        pr[:, fs.P_LAST_A], pr[:, fs.P_LAST_B], pr[:, fs.P_TOP] = math.inf, -math.inf, -math.inf
+        pr_line = np.zeros(fs.NPL)
+        pr_line[fs.P_LO], pr_line[fs.P_HI], pr_line[fs.P_CHAMP] = math.inf, -math.inf, -1
         ex_t = np.zeros(4096 if exits else 1)
         starts = np.array([a for a, _ in cal.intervals])
         ends = np.array([b for _, b in cal.intervals])
@@ -467,7 +477,7 @@ class FlowSimulation:
             self._check_cancel()
             fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal._work_per_week, cal.always_on,
-                          log.st, log.a, log.b, ex_t)
+                          log.st, log.a, log.b, ex_t, pr, pr_line)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 break
@@ -492,7 +502,11 @@ class FlowSimulation:
             is_open = sst[:, fs.S_OPEN] > 0
             open_end = np.where(sst[:, fs.S_ACTIVE] > 0, sf[:, fs.S_WE], sf[:, fs.S_PEND])
             periods = log.by_station(int(ret[fk.R_NPER]), k, is_open, sf[:, fs.S_OPEN_START], open_end)
-        return dict(sst=sst, sf=sf, lst=lst, lsf=lsf, ctl=ctl, periods=periods, ex_t=ex_t[:ret[fk.R_NEXIT]])
+            # a period still open ends where the run ends: it must reach what it was credited with
+            if np.any(is_open & (open_end < pr[:, fs.P_TOP])) or pr_line[fs.P_HI] > sf[:, fs.S_WE].min():
+                pr_line[fs.P_BROKEN] = 1.0
+        return dict(sst=sst, sf=sf, lst=lst, lsf=lsf, ctl=ctl, periods=periods, ex_t=ex_t[:ret[fk.R_NEXIT]],
+                    pr=pr, pr_line=pr_line)
 
     def _serial(self, exits: bool) -> _Measured | None:
         cfg = self.config
@@ -505,6 +519,17 @@ class FlowSimulation:
             if got is None:
                 return None
             parts.append(got)
+        pruned = None
+        if self.prune:
+            if any(p["pr_line"][fs.P_BROKEN] for p in parts):
+                # A period counted as dominated was not (an end the run cut, or times that went back by a
+                # rounding): rare, and redoing the run unpruned is what keeps the results exact.
+                self.prune = False
+                return self._serial(exits)
+            pr = np.concatenate([p["pr"] for p in parts])
+            pruned = PrunedPeriods(length_s=pr[:, fs.P_SUM].copy(), count=pr[:, fs.P_COUNT].astype(np.int64),
+                                   lo_s=min(float(p["pr_line"][fs.P_LO]) for p in parts),
+                                   hi_s=max(float(p["pr_line"][fs.P_HI]) for p in parts))
         end_s = min(float(p["ctl"][fk.T_END]) for p in parts)
         periods = [pair for p in parts for pair in p["periods"]] if cfg.active_periods else []
         sf_all = np.concatenate([p["sf"] for p in parts])
@@ -517,7 +542,7 @@ class FlowSimulation:
             scrapped=np.zeros(len(parts), dtype=np.int64), lead_sum=lsf[:, fs.L_LEAD], wip_area=lsf[:, fs.L_WIP],
             area=sf_all[:, fs.S_AREA], ops=int(sum(p["sst"][:, fs.S_OPS].sum() for p in parts)),
             exit_line=np.concatenate([np.full(len(p["ex_t"]), li) for li, p in enumerate(parts)]) if exits else None,
-            exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None)
+            exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None, pruned=pruned)
 
     def _measured(self, a: dict[str, np.ndarray], end_s: float) -> _Measured:
         """What the general kernel measured, with the segments still open at the end accounted."""
@@ -545,7 +570,7 @@ class FlowSimulation:
             feeds=[(name, stock, float(fst[p, fk.AREA])) for p, name, stock in self.feeds],
             starved_by=self._starved_by(a), terminal=tuple(bool(x) for x in lint[:, fk.TERMINAL]),
             end_s=end_s, working=fst[:n, fk.WORKING], blocked=blocked[:n], down=fst[:n, fk.DOWN], w0=fst[:n, fk.W0],
-            w_end=fst[:n, fk.WE], periods=periods,
+            w_end=fst[:n, fk.WE], periods=periods, pruned=self._nothing_pruned(n) if self.prune else None,
             released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
             scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
             area=fst[:n, fk.AREA], ops=int(ist[:n, fk.N_OPS].sum()),
@@ -561,6 +586,11 @@ class FlowSimulation:
                 ft.account_state(tft, i, int(a["tv_state"][v]), float(a["tv_since"][v]), end_s,
                                  self.config.warmup_s, end_s)
         return tft, tst[:, ft.TR_DELIVERED].astype(float)
+
+    @staticmethod
+    def _nothing_pruned(n: int) -> PrunedPeriods:
+        """The general kernel records every period: pruning leaves nothing out there."""
+        return PrunedPeriods(length_s=np.zeros(n), count=np.zeros(n, dtype=np.int64), lo_s=math.inf, hi_s=-math.inf)
 
     def _starved_by(self, a: dict[str, np.ndarray]) -> list[dict[str, float]]:
         """Per assembly station, the server-seconds it waited short of each input, with the wait still open at the
@@ -631,7 +661,7 @@ class FlowSimulation:
         if cfg.stop_after_parts is not None:
             # The run ends when a line has delivered that many parts; everything is measured up to that instant,
             # so find it first, then run again to it (the second run costs no more than the first).
-            first = self._go(cfg.horizon_s, False, int(cfg.stop_after_parts), False)
+            first = self._go(cfg.horizon_s, False, int(cfg.stop_after_parts), False, record=False)
             t_stop = float(first["lflt"][:, fk.STOP_T].min())
             if t_stop < cfg.horizon_s:
                 return self._result(self._measured(self._go(t_stop, True, 0, exits), t_stop))
@@ -691,6 +721,7 @@ class FlowSimulation:
             transport_shares=(got.transports[0] / (window * np.array([[t.vehicles] for t in spec.transports]))
                               if got.transports is not None and spec.transports else np.zeros((0, 4))),
             transport_delivered=got.transports[1] if got.transports is not None else np.zeros(0),
+            pruned_periods=got.pruned,
         )
 
 

@@ -6,6 +6,8 @@ D[j+1][i - b_j - 1]) needs no event ordering at all: one pass over the parts, on
 
 from __future__ import annotations
 
+import math
+
 from numba import njit
 
 from twin.engine.flow_kernel import (
@@ -18,12 +20,51 @@ PREV, TTF, S_WORK, S_BLOCKED, S_DOWN, S_AREA, S_W0, S_WE, S_PEND, S_OPEN_START, 
 S_OPS, S_FPOS, S_FLEN, S_RPOS, S_RLEN, S_OPEN, S_ACTIVE, S_RING, S_MASK, S_BUF, S_FAIL, NSI = range(12)
 L_RELEASED, L_FINISHED, L_FIN_WIN, L_PART, NLS = range(5)
 L_LEAD, L_WIP, NLSF = range(3)
+# pruned active periods (ctl[RECORD] == PRUNE): per station `pr` columns, per line `pr_line` entries
+P_SUM, P_COUNT, P_LAST_A, P_LAST_B, P_TOP, NP = range(6)
+P_LO, P_HI, P_CHAMP, P_BROKEN, NPL = range(5)
+PRUNE = 2.0
 EXHAUSTED, PARTS_DONE = 5, 6
+INF = math.inf
+
+
+@njit(cache=True, inline="always")
+def _dominator(j: int, a: float, b: float, lo: float, hi: float, champ: int, open_start, pend, is_open, last_a,
+               last_b) -> tuple[int, float, float, bool]:
+    """A period that makes period [a, b] of station j never the momentary bottleneck, in any observation window
+    holding both: one of another station that contains it and is longer (on equal length, the lower station wins
+    the tie), and lies inside [lo, hi], so that clipping to such a window cannot shorten it. Returns its station,
+    start, end and whether it is still open (-1, ... if none found).
+
+    The candidates are a station's last closed period and the part known so far of its open one (which only
+    grows). Only the station that dominated last time and the two neighbours of j are tried: checking every
+    station would cost more than writing the period.
+    """
+    k_st = open_start.shape[0]
+    lp = b - a
+    for r in range(3):
+        q = champ if r == 0 else (j - 1 if r == 1 else j + 1)
+        if q < 0 or q >= k_st or q == j or (r > 0 and q == champ):
+            continue
+        for live in (True, False):
+            if live:
+                if not is_open[q]:
+                    continue
+                qa = open_start[q]
+                qb = pend[q]
+            else:
+                qa = last_a[q]
+                qb = last_b[q]
+            if qa <= a and qb >= b and qa >= lo and qb <= hi:
+                lq = qb - qa  # >= lp: rounding is monotone
+                if lq > lp or (lq == lp and q < j):
+                    return q, qa, qb, live
+    return -1, 0.0, 0.0, False
 
 
 @njit(cache=True, nogil=True)
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                   per_st, per_a, per_b, ex_t) -> None:
+                   per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
     in flat local arrays: the same operations, in the same order, fewer of them.
 
@@ -34,6 +75,16 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     width = d_proc.shape[0] // k_st
     warm = ctl[WARM]
     stop_n = int(ctl[STOP_N])
+    prune = ctl[RECORD] == PRUNE
+    p_sum = pr[:, P_SUM].copy()
+    p_cnt = pr[:, P_COUNT].copy()
+    last_a = pr[:, P_LAST_A].copy()
+    last_b = pr[:, P_LAST_B].copy()
+    top = pr[:, P_TOP].copy()
+    champ = int(pr_line[P_CHAMP])
+    lo_used = pr_line[P_LO]
+    hi_used = pr_line[P_HI]
+    broken = pr_line[P_BROKEN] > 0
     prev = sf[:, PREV].copy()
     work_acc = sf[:, S_WORK].copy()
     blocked = sf[:, S_BLOCKED].copy()
@@ -94,11 +145,32 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     active[j] = 1
                     if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
                         if is_open[j]:
-                            k = ret[R_NPER]
-                            per_st[k] = j
-                            per_a[k] = open_start[j]
-                            per_b[k] = pend[j]
-                            ret[R_NPER] = k + 1
+                            a = open_start[j]
+                            b = pend[j]
+                            keep = True
+                            if prune:
+                                broken = broken or b < top[j]  # it was credited with an end it did not reach
+                                top[j] = -INF
+                                q, qa, qb, live = _dominator(j, a, b, w0[j], w_end[j], champ, open_start, pend,
+                                                             is_open, last_a, last_b)
+                                last_a[j] = a
+                                last_b[j] = b
+                                champ = q if q >= 0 else j
+                                if q >= 0:
+                                    keep = False
+                                    if live and qb > top[q]:
+                                        top[q] = qb
+                                    lo_used = qa if qa < lo_used else lo_used
+                                    hi_used = qb if qb > hi_used else hi_used
+                                    if b > a:  # an empty period is none once clipped to the window
+                                        p_sum[j] += b - a
+                                        p_cnt[j] += 1.0
+                            if keep:
+                                k = ret[R_NPER]
+                                per_st[k] = j
+                                per_a[k] = a
+                                per_b[k] = b
+                                ret[R_NPER] = k + 1
                         open_start[j] = start
                         is_open[j] = 1
                 if completed:
@@ -155,12 +227,21 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     sf[:, S_OPEN_START] = open_start
     sst[:, S_OPEN] = is_open
     sst[:, S_ACTIVE] = active
+    pr[:, P_SUM] = p_sum
+    pr[:, P_COUNT] = p_cnt
+    pr[:, P_LAST_A] = last_a
+    pr[:, P_LAST_B] = last_b
+    pr[:, P_TOP] = top
+    pr_line[P_CHAMP] = champ
+    pr_line[P_LO] = lo_used
+    pr_line[P_HI] = hi_used
+    pr_line[P_BROKEN] = 1.0 if broken else 0.0
     ret[R_CODE] = code
 
 
 @njit(cache=True, nogil=True)
 def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
-               c_starts, c_ends, c_cum, week, always, per_st, per_a, per_b, ex_t) -> None:
+               c_starts, c_ends, c_cum, week, always, per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
     """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
 
     Column c of each station's row of `d_proc` is the processing time of part base + c.
@@ -170,22 +251,23 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
         if ctl[RECORD] > 0:
             if ctl[EXITS] > 0:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, per_st, per_a, per_b, ex_t)
+                               week, per_st, per_a, per_b, ex_t, pr, pr_line)
             else:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, per_st, per_a, per_b, None)
+                               week, per_st, per_a, per_b, None, pr, pr_line)
         elif ctl[EXITS] > 0:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           per_st, None, per_b, ex_t)
+                           per_st, None, per_b, ex_t, pr, pr_line)
         else:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           per_st, None, per_b, None)
+                           per_st, None, per_b, None, pr, pr_line)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
     n_ttr = d_ttr.shape[0] // k_st
     warm = ctl[WARM]
     record = ctl[RECORD] > 0
+    prune = ctl[RECORD] == PRUNE
     exits = ctl[EXITS] > 0
     stop_n = int(ctl[STOP_N])
     i0 = lst[L_PART]
@@ -269,11 +351,33 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                 sst[j, S_ACTIVE] = 1
                 if sw - sf[j, S_PEND] > 1e-9 * (sw if sw > 1.0 else 1.0):
                     if sst[j, S_OPEN]:
-                        k = ret[R_NPER]
-                        per_st[k] = j
-                        per_a[k] = sf[j, S_OPEN_START]
-                        per_b[k] = sf[j, S_PEND]
-                        ret[R_NPER] = k + 1
+                        a = sf[j, S_OPEN_START]
+                        b = sf[j, S_PEND]
+                        keep = True
+                        if prune:  # as in _serial_simple
+                            if b < pr[j, P_TOP]:
+                                pr_line[P_BROKEN] = 1.0
+                            pr[j, P_TOP] = -INF
+                            q, qa, qb, live = _dominator(j, a, b, w0, w_end, int(pr_line[P_CHAMP]), sf[:, S_OPEN_START],
+                                                         sf[:, S_PEND], sst[:, S_OPEN], pr[:, P_LAST_A], pr[:, P_LAST_B])
+                            pr[j, P_LAST_A] = a
+                            pr[j, P_LAST_B] = b
+                            pr_line[P_CHAMP] = q if q >= 0 else j
+                            if q >= 0:
+                                keep = False
+                                if live and qb > pr[q, P_TOP]:
+                                    pr[q, P_TOP] = qb
+                                pr_line[P_LO] = min(pr_line[P_LO], qa)
+                                pr_line[P_HI] = max(pr_line[P_HI], qb)
+                                if b > a:
+                                    pr[j, P_SUM] += b - a
+                                    pr[j, P_COUNT] += 1.0
+                        if keep:
+                            k = ret[R_NPER]
+                            per_st[k] = j
+                            per_a[k] = a
+                            per_b[k] = b
+                            ret[R_NPER] = k + 1
                     sf[j, S_OPEN_START] = sw
                     sst[j, S_OPEN] = 1
             if completed:

@@ -27,6 +27,8 @@ class RunConfig:
     failures: bool = True  # False: no failures and no scrap (the nameplate run)
     stop_after_parts: int | None = None  # end early once this many parts have left the lines
     active_periods: bool = False  # record each station's active periods as the run goes (O(periods) memory)
+    # with active_periods: leave out the periods that can never be the momentary bottleneck (see PrunedPeriods)
+    prune_periods: bool = False
 
     def __post_init__(self) -> None:
         if not (self.horizon_s > 0):
@@ -52,6 +54,22 @@ class Trace:
     unit_station: np.ndarray  # int32
     exit_line: np.ndarray  # int32
     exit_s: np.ndarray  # float64, calendar seconds
+
+
+@dataclass(frozen=True)
+class PrunedPeriods:
+    """The active periods an engine left out of `ReplicationResult.active_periods` (`RunConfig.prune_periods`).
+
+    Each of them lies inside another station's period that is longer (or as long, of a lower-numbered station),
+    so it is never the momentary bottleneck; only its length is kept, for the average active period. This holds
+    for every observation window that contains [lo_s, hi_s] (all left-out periods and the periods that cover them
+    lie in there, uncut); `twin.analytics.active_period.periods_from_recorded` checks it.
+    """
+
+    length_s: np.ndarray  # per station: summed length of the periods left out (working clock)
+    count: np.ndarray  # per station: how many
+    lo_s: float  # inf / -inf when none was left out
+    hi_s: float
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,7 @@ class ReplicationResult:
     deadlock: tuple[str, ...] | None = None  # the stuck stations, if the run stalled for good
     # per station (start, end) arrays of its active periods on its working clock, when asked for
     active_periods: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    pruned_periods: PrunedPeriods | None = None  # what RunConfig.prune_periods left out of active_periods
 
     @property
     def window_s(self) -> float:

@@ -1,0 +1,135 @@
+"""Pruned active periods (`RunConfig.prune_periods`) give the bottleneck analysis exactly what all periods give.
+
+The flow engine leaves out the periods that can never be the momentary bottleneck and keeps only their lengths; the
+average active period must then agree to rounding (the sum is taken in another order) and the sole and shifting
+shares and the momentary-bottleneck timeline must be equal. The compiled sweep is checked against a plain
+boundary-by-boundary reference as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import twin
+from tests.test_properties import random_lines
+from twin.analytics.active_period import (
+    ShiftingBottleneck, average_active_period, can_prune, periods_from_recorded, shifting_bottleneck,
+)
+from twin.analytics.sweep import momentary
+from twin.calendar import Calendar
+from twin.engine.flow import simulate_flow
+from twin.engine.model import ReplicationResult, RunConfig
+
+SAME = settings(max_examples=60, deadline=None, derandomize=True)
+
+
+def analysed(sc: twin.Scenario, res: ReplicationResult, pruned: bool) -> tuple[np.ndarray, ShiftingBottleneck]:
+    assert res.active_periods is not None
+    cal = Calendar.from_spec(sc.spec.calendar)
+    window = (cal.to_working(res.warmup_s), cal.to_working(res.end_s))
+    periods = periods_from_recorded(res.active_periods, window, res.pruned_periods if pruned else None)
+    return average_active_period(periods)[1], shifting_bottleneck(periods, window)
+
+
+def assert_pruning_changes_nothing(sc: twin.Scenario, cfg: RunConfig) -> ReplicationResult:
+    full = simulate_flow(sc, cfg)
+    pruned = simulate_flow(sc, RunConfig(**{**cfg.__dict__, "prune_periods": True}))
+    assert full.pruned_periods is None and pruned.pruned_periods is not None
+    assert pruned.end_s == full.end_s
+    np.testing.assert_array_equal(pruned.shares, full.shares)
+    mean_full, sb_full = analysed(sc, full, False)
+    mean_pruned, sb_pruned = analysed(sc, pruned, True)
+    np.testing.assert_allclose(mean_pruned, mean_full, rtol=1e-12, atol=0.0)
+    for name in ("sole", "shifting", "timeline_start", "timeline_end", "timeline_station"):
+        np.testing.assert_array_equal(getattr(sb_pruned, name), getattr(sb_full, name), err_msg=name)
+    # what is kept plus what is left out is every period
+    kept = sum(len(a) for a, _ in pruned.active_periods or ())
+    assert kept + int(pruned.pruned_periods.count.sum()) >= sum(len(a) for a, _ in full.active_periods or ())
+    return pruned
+
+
+@SAME
+@given(st.data())
+def test_random_single_server_lines_give_the_same_analysis(data: st.DataObject) -> None:
+    raw: dict[str, Any] = data.draw(random_lines(single_server=True, failures="busy", scrap=False))
+    sc = twin.from_dict(raw)
+    parts = data.draw(st.sampled_from([None, 40, 900]))
+    cfg = RunConfig(horizon_s=data.draw(st.sampled_from([4, 12])) * 3600.0, warmup_s=0.0 if parts else 1800.0,
+                    seed=sc.seed, replication=data.draw(st.integers(0, 2)), stop_after_parts=parts,
+                    active_periods=True)
+    assert_pruning_changes_nothing(sc, cfg)
+
+
+@pytest.mark.parametrize("name", ["wheel", "seats", "edrive"])
+def test_real_lines_give_the_same_analysis(name: str) -> None:
+    sc = twin.load(name)
+    assert can_prune(sc)
+    cfg = RunConfig(horizon_s=168 * 3600.0, warmup_s=24 * 3600.0, seed=sc.seed, replication=1, active_periods=True)
+    assert_pruning_changes_nothing(sc, cfg)
+
+
+def test_a_long_exponential_line_leaves_most_periods_out() -> None:
+    sc = twin.from_dict({"scenario": {"name": "p"}, "lines": [{"name": "L", "stations": [
+        {"name": f"S{i}", "cycle_s": 10.0, "dist": "exp", "buffer": 2} for i in range(12)]}]})
+    pruned = assert_pruning_changes_nothing(sc, RunConfig(horizon_s=1e9, stop_after_parts=20_000,
+                                                          active_periods=True))
+    assert pruned.pruned_periods is not None
+    kept = sum(len(a) for a, _ in pruned.active_periods or ())
+    assert pruned.pruned_periods.count.sum() > kept
+
+
+def test_a_window_that_cuts_what_pruning_relied_on_is_refused() -> None:
+    sc = twin.from_dict({"scenario": {"name": "p"}, "lines": [{"name": "L", "stations": [
+        {"name": f"S{i}", "cycle_s": 10.0, "dist": "exp", "buffer": 1} for i in range(6)]}]})
+    res = simulate_flow(sc, RunConfig(horizon_s=20_000.0, active_periods=True, prune_periods=True))
+    assert res.pruned_periods is not None and res.pruned_periods.count.sum() > 0
+    assert res.active_periods is not None
+    with pytest.raises(ValueError, match="prune_periods=False"):
+        periods_from_recorded(res.active_periods, (res.pruned_periods.lo_s + 1.0, 20_000.0), res.pruned_periods)
+
+
+def reference_momentary(starts: list[np.ndarray], ends: list[np.ndarray]) -> list[tuple[float, float, int, int]]:
+    """Boundary by boundary: on each stretch the longest covering period (ties: the lower station), joined."""
+    times = sorted(set(np.concatenate(starts + ends).tolist()))
+    pieces: list[tuple[float, float, int, int]] = []
+    for t0, t1 in zip(times[:-1], times[1:]):
+        best: tuple[float, int, int] | None = None
+        for s, (a, b) in enumerate(zip(starts, ends)):
+            for i in range(len(a)):
+                if a[i] <= t0 < b[i] and (best is None or b[i] - a[i] > best[0]):
+                    best = (b[i] - a[i], s, i)
+        if best is None:
+            continue
+        if pieces and pieces[-1][2:] == best[1:] and pieces[-1][1] == t0:
+            pieces[-1] = (pieces[-1][0], t1, best[1], best[2])
+        else:
+            pieces.append((t0, t1, best[1], best[2]))
+    return pieces
+
+
+@st.composite
+def station_periods(draw: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    starts, ends = [], []
+    for _ in range(draw(st.integers(1, 5))):
+        cuts = sorted(set(draw(st.lists(st.integers(0, 60), max_size=16))))
+        a = np.array(cuts[0::2][:len(cuts) // 2], dtype=float) * 0.5
+        b = np.array(cuts[1::2], dtype=float) * 0.5
+        starts.append(a)
+        ends.append(b)
+    return starts, ends
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(station_periods())
+def test_the_sweep_equals_the_boundary_by_boundary_reference(periods: tuple[list[np.ndarray], list[np.ndarray]]
+                                                              ) -> None:
+    starts, ends = periods
+    offsets = np.concatenate(([0], np.cumsum([len(a) for a in starts]))).astype(np.int64)
+    got = momentary(np.concatenate(starts), np.concatenate(ends), offsets)
+    want = reference_momentary(starts, ends)
+    assert list(zip(*(x.tolist() for x in got))) == want
