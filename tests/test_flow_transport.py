@@ -115,3 +115,21 @@ def test_a_dock_shared_by_several_lines_gives_the_same_sample_path(data: dict[st
     assert_same(flow, des)
     np.testing.assert_allclose(flow.transport_shares, des.transport_shares, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(flow.transport_delivered, des.transport_delivered)
+
+
+@pytest.mark.xfail(strict=True, reason="known, not yet diagnosed: found by a 600-example run of the test above")
+def test_known_discrepancy_two_vehicles_with_fixed_times_beside_a_failing_two_server_feeder() -> None:
+    # The exits of F1 (2 servers, failures) differ by a few seconds from t = 4,304 s on: a tie at one instant
+    # between the truck's vehicles (fixed travel times) and F1's blocked parts, ordered differently by the engines.
+    data: dict[str, Any] = {
+        "scenario": {"name": "net", "product": "M", "seed": 0},
+        "lines": [{"name": "F0", "stations": [{"name": f"f{k}", "cycle_s": 4.0} for k in range(3)]},
+                  {"name": "F1", "stations": [{"name": "f0", "cycle_s": 4.0, "servers": 2, "mtbf_s": 300.0,
+                                               "mttr_s": 30.0}]},
+                  {"name": "M", "stations": [{"name": "m0", "cycle_s": 5.0, "inputs": [
+                      {"from": "T0", "qty": 1, "stock": 1}, {"from": "F1", "qty": 3, "stock": 3}]}]}],
+        "transports": [{"name": "T0", "from": "F0", "batch": 1, "vehicles": 2, "dock": 1, "lead_s": 20.0,
+                        "return_s": 10.0}]}
+    sc = twin.from_dict(data)
+    flow, des = both(sc, RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0, seed=0))
+    assert_same(flow, des)
