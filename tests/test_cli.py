@@ -428,7 +428,9 @@ def test_ctrl_c_ends_cleanly(tmp_path: Path, workers: str) -> None:
     out = tmp_path / "out.json"
     proc = subprocess.Popen([sys.executable, "-m", "twin", "run", str(line20), "--hours", "100000", "--reps", "4",
                              "--workers", workers, "--json", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            # a suite started in the background inherits SIGINT ignored: give the child the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         time.sleep(4.0)  # long enough to be inside the simulation (imports take ~1 s)
         proc.send_signal(signal.SIGINT)

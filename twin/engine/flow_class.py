@@ -11,17 +11,9 @@ from twin.spec import names_of
 def flow_problem(scenario: Scenario, config: RunConfig | None = None) -> str | None:
     """Why the flow engine cannot run this scenario exactly (the first feature it cannot carry), or None."""
     spec = scenario.spec
-    failing = config is None or config.failures
     for tr in spec.transports:
         if tr.dispatch != "full":
             return f"a transport on a timetable ({tr.name}: dispatch = {tr.dispatch!r})"
-        sources = names_of(tr.source)
-        for name in sources if len(sources) > 1 else ():
-            last = next(ln for ln in spec.lines if ln.name == name).stations[-1]
-            if last.servers > 1 and last.scrap > 0 and failing:
-                # a server freed by scrap would start before one whose part the dock takes at the same instant
-                return (f"a dock shared by several lines whose last station has parallel servers and scrap "
-                        f"({name}/{last.name} -> {tr.name})")
     mix_line = spec.mix.line if spec.mix is not None else None
     for line in spec.lines:
         for pos, st in enumerate(line.stations):

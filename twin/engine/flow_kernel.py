@@ -391,7 +391,11 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                     in_sb[in_off + k] += span
                     fst[j, LAST_EV] = t
                 do_admit = False
-                if tc == t:
+                # a part a shared dock takes at the instant it finished goes on before the station's other events
+                # of that instant, as if the dock had taken it with its completion (the SimPy engine's offer)
+                own_instant = (ist[j, POOLED] == 1 and ta == t
+                               and srv_c[soff + blk_srv[soff + ist[j, BLK_HEAD]]] == t)
+                if tc == t and not own_instant:
                     # ---------------------------------------------------------------- completion
                     if ist[j, HAS_SCRAP] and ist[j, S_POS] >= ist[j, S_LEN]:
                         ret[R_CODE] = REFILL
