@@ -195,7 +195,8 @@ def test_an_earlier_bench_result_may_be_replaced_but_not_another_file(
     (["{tiny}", "--baseline", "{tmp}/missing.json"], "no such file"),
     (["{tiny}", "--baseline", "{tiny}"], "is not JSON"),
     (["{tiny}", "--baseline", "{tmp}/run.json"], "not a twin bench result"),
-    (["jinhua", "--engine", "flow"], "cannot carry a dock shared by several lines"),
+    ([str(Path(__file__).parent.parent / "docs" / "examples" / "primitives.toml"), "--engine", "flow"],
+     "cannot carry batch stations"),
 ])
 def test_bad_input_exits_2_naming_the_option(args: list[str], expected: str, tiny: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:

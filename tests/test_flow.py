@@ -9,6 +9,7 @@ shift calendars, a part count that ends the run); the real lines of the class ar
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from twin.errors import EngineError
 from twin.experiment import plan, run_plan
 
 SAME = settings(max_examples=80, deadline=None, derandomize=True)
+PRIMITIVES = str(Path(__file__).parent.parent / "docs" / "examples" / "primitives.toml")  # batch: outside the class
 FIELDS = ("end_s", "station_operations", "line_finished", "line_finished_total", "line_released", "line_scrapped",
           "line_in_process", "line_working_s", "line_wip", "line_lead_time_s", "buffer_level", "buffer_capacity",
           "shares")
@@ -113,11 +115,11 @@ def pooled() -> twin.Scenario:
 
 
 def test_outside_the_class_the_feature_is_named() -> None:
-    assert str(flow_problem(twin.load("jinhua"))).startswith(
-        "a dock shared by several lines whose last station has parallel servers and scrap (edrive-1/eol_test")
+    assert flow_problem(twin.load("jinhua")) is None  # transports and the e-drive lines' shared dock are in
+    assert str(flow_problem(twin.load(PRIMITIVES))).startswith("batch stations (wheel/t6)")
     assert str(flow_problem(pooled())).startswith("a stock fed by several lines (F1+F2 -> A/a)")
     with pytest.raises(EngineError, match="several lines"):
-        FlowSimulation(twin.load("jinhua"), RunConfig(horizon_s=3600.0))
+        FlowSimulation(pooled(), RunConfig(horizon_s=3600.0))
 
 
 def test_a_kit_that_waits_is_not_overtaken_by_a_variant_needing_less() -> None:
@@ -162,16 +164,17 @@ def test_engines_give_the_same_results_through_the_experiment() -> None:
 
 
 def test_cli_engine_flow_outside_the_class_exits_2_naming_the_feature(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "run", "jinhua", "--engine", "flow", "--hours", 1, "--warmup-hours", 0, "--reps", 1)
+    code, out, err = cli(capsys, "run", PRIMITIVES, "--engine", "flow", "--hours", 1, "--warmup-hours", 0,
+                         "--reps", 1)
     assert code == 2 and out == ""
-    assert "jinhua" in err and "dock shared by several lines" in err and "--engine des" in err
+    assert "primitives" in err and "batch stations" in err and "--engine des" in err
     assert "Traceback" not in err
 
 
 def test_check_says_which_engine_auto_takes(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "check", "wheel")[2].rstrip().endswith("--engine auto takes it)")
-    assert "engine: des (the flow engine cannot carry a dock shared by several lines" in cli(
-        capsys, "check", "jinhua")[2]
+    assert "engine: des (the flow engine cannot carry batch stations" in cli(capsys, "check", PRIMITIVES)[2]
+    assert cli(capsys, "check", "jinhua")[2].rstrip().endswith("--engine auto takes it)")
 
 
 def test_cli_json_says_which_engine_ran(capsys: pytest.CaptureFixture[str]) -> None:

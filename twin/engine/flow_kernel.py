@@ -40,11 +40,11 @@ M, SOFF, SLOTS, LAST, FIRST, LINE, AR_OFF, AR_MASK, FR_OFF, FR_MASK = range(10)
 N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, DONE = range(10, 20)
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
-MIX_SRC, KIT, POOLED, NI = range(38, 42)
+MIX_SRC, KIT, POOLED, DEFER, NI = range(38, 43)
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
-LAST_EV, SB_MAIN, NF = range(11, 14)
+LAST_EV, SB_MAIN, DEFER_T, NF = range(11, 15)
 # integer state of a line: columns of `lint`
 RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
@@ -395,7 +395,16 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 # of that instant, as if the dock had taken it with its completion (the SimPy engine's offer)
                 own_instant = (ist[j, POOLED] == 1 and ta == t
                                and srv_c[soff + blk_srv[soff + ist[j, BLK_HEAD]]] == t)
-                if tc == t and not own_instant:
+                if t != fst[j, DEFER_T]:
+                    ist[j, DEFER] = 0
+                # At one instant a blocked part given a place goes in before the parts finishing then (the SimPy
+                # engine admits it when the place is freed), but its server goes on after theirs (it is resumed
+                # by an event made later than their completions): its server waits at the end of the free queue.
+                defer = False
+                if ta == t and tc == t and not own_instant:
+                    defer = True
+                    do_admit = True
+                elif tc == t and not own_instant:
                     # ---------------------------------------------------------------- completion
                     if ist[j, HAS_SCRAP] and ist[j, S_POS] >= ist[j, S_LEN]:
                         ret[R_CODE] = REFILL
@@ -444,10 +453,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                         if not first:
                             _freed(ist, fst, fr_t, j - 1, t)
-                        k = (ist[j, IDLE_HEAD] + ist[j, IDLE_CNT]) % m
-                        idle_srv[soff + k] = s
-                        idle_t[soff + k] = t
-                        ist[j, IDLE_CNT] += 1
+                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, ist[j, DEFER])
                     else:
                         k = (ist[j, BLK_HEAD] + ist[j, BLK_CNT]) % m
                         blk_srv[soff + k] = s
@@ -594,10 +600,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                     if not first:
                         _freed(ist, fst, fr_t, j - 1, t)
-                    k = (ist[j, IDLE_HEAD] + ist[j, IDLE_CNT]) % m
-                    idle_srv[soff + k] = s
-                    idle_t[soff + k] = t
-                    ist[j, IDLE_CNT] += 1
+                    if defer:
+                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, 0)
+                        ist[j, DEFER] += 1
+                        fst[j, DEFER_T] = t
+                    else:
+                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, ist[j, DEFER])
                 progress = True
         for i in range(n_tr):
             if ist[tst[i, ft.TR_ROW], DONE]:
@@ -616,6 +624,23 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
         if not progress:
             ret[R_CODE] = STUCK
             return
+
+
+@njit(cache=True, inline="always")
+def _idle(ist, idle_srv, idle_t, j: int, soff: int, m: int, s: int, t: float, before: int) -> None:
+    """Server s of station j is free at t: it joins the queue of free servers, `before` places from its end
+    (ahead of the servers resumed at this instant, which go on after it)."""
+    pos = ist[j, IDLE_CNT]
+    for q in range(min(before, pos)):
+        src = (ist[j, IDLE_HEAD] + pos - 1) % m
+        dst = (ist[j, IDLE_HEAD] + pos) % m
+        idle_srv[soff + dst] = idle_srv[soff + src]
+        idle_t[soff + dst] = idle_t[soff + src]
+        pos -= 1
+    k = (ist[j, IDLE_HEAD] + pos) % m
+    idle_srv[soff + k] = s
+    idle_t[soff + k] = t
+    ist[j, IDLE_CNT] += 1
 
 
 @njit(cache=True, inline="always")
