@@ -131,3 +131,14 @@ def test_servers_released_at_their_completion_go_on_before_servers_resumed_at_th
     sc = twin.from_dict(data)
     flow, des = both(sc, RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0, seed=0))
     assert_same(flow, des)
+
+
+def test_jinhua_is_in_the_class_and_gives_the_same_sample_path() -> None:
+    # the whole cluster: five trucks, the four e-drive lines' shared dock, the mix, shifts, failures and scrap
+    sc = twin.load("jinhua")
+    assert flow_problem(sc) is None
+    cfg = RunConfig(horizon_s=72 * 3600.0, warmup_s=24 * 3600.0, seed=sc.seed, replication=1)
+    flow, des = both(sc, cfg)
+    assert_same(flow, des)
+    np.testing.assert_allclose(flow.transport_shares, des.transport_shares, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(flow.transport_delivered, des.transport_delivered)
