@@ -6,7 +6,10 @@ the run goes, and the analysis of those periods (average active period + shiftin
 median over rounds of the ratio within a round (the machine's speed drifts between rounds). Prints a Markdown
 table. Periods are recorded as `twin bottleneck` records them: pruned (`RunConfig.prune_periods`, which only the
 flow engine's single-server kernel does), unless --all-periods.
+With --scenario NAME --hours H it runs a scenario file instead (a real line, or the whole jinhua cluster) for H
+hours, no warm-up, and analyses on the main calendar's working clock, as `twin bottleneck` does.
 Run: python benchmarks/bench_bottleneck.py [--engine des|flow] [--parts 10000] [--repeat 3] [--all-periods]
+     [--scenario jinhua --hours 2000]
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import statistics
 import time
 
 import twin
-from twin.analytics.active_period import average_active_period, periods_from_recorded, shifting_bottleneck
+from twin.analytics.active_period import (average_active_period, can_prune, periods_from_recorded,
+                                          shifting_bottleneck)
+from twin.calendar import Calendar
 from twin.engine.des import simulate
 from twin.engine.flow import simulate_flow
 
@@ -33,8 +38,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--engine", choices=("des", "flow"), default="des")
     ap.add_argument("--all-periods", action="store_true", help="record every active period (no pruning)")
+    ap.add_argument("--scenario", help="a scenario file or built-in line instead of the exponential line")
+    ap.add_argument("--hours", type=float, default=2000.0, help="with --scenario: the simulated hours")
     args = ap.parse_args()
-    sc = line(args.stations)
+    sc = twin.load(args.scenario) if args.scenario else line(args.stations)
+    to_working = Calendar.from_spec(sc.spec.calendar).to_working
     engine = simulate_flow if args.engine == "flow" else simulate
     prune = not args.all_periods
     engine(sc, twin.RunConfig(horizon_s=1e12, stop_after_parts=100, active_periods=True,
@@ -44,8 +52,12 @@ def main() -> None:
     for round_no in range(args.repeat):
         # alternate the order, and compare each round's pair: the machine's speed drifts between rounds
         for record in (False, True) if round_no % 2 == 0 else (True, False):
-            cfg = twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record,
-                                 prune_periods=prune)
+            if args.scenario:
+                cfg = twin.RunConfig(horizon_s=args.hours * 3600.0, seed=sc.seed, active_periods=record,
+                                     prune_periods=prune and can_prune(sc))
+            else:
+                cfg = twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record,
+                                     prune_periods=prune)
             t0 = time.process_time()
             res = engine(sc, cfg)
             dt = time.process_time() - t0
@@ -56,16 +68,19 @@ def main() -> None:
             rec_t.append(dt)
             t0 = time.process_time()
             assert res.active_periods is not None
-            p = periods_from_recorded(res.active_periods, window=(0.0, res.end_s), pruned=res.pruned_periods)
+            window = (0.0, to_working(res.end_s))
+            p = periods_from_recorded(res.active_periods, window=window, pruned=res.pruned_periods)
             average_active_period(p)
-            shifting_bottleneck(p, (0.0, res.end_s))
+            shifting_bottleneck(p, window)
             analysis_t.append(time.process_time() - t0)
             periods = sum(len(a) for a, _ in res.active_periods)
             left_out = int(res.pruned_periods.count.sum()) if res.pruned_periods is not None else 0
     plain, rec, ana = (statistics.median(x) for x in (plain_t, rec_t, analysis_t))
     rec_ratio = statistics.median(r / p for r, p in zip(rec_t, plain_t))
     total_ratio = statistics.median((r + a) / p for r, a, p in zip(rec_t, analysis_t, plain_t))
-    print(f"## Active-period detection, {args.engine} engine: {args.stations}-station exponential line, {args.parts:,} parts "
+    what = (f"{args.scenario}, {args.hours:g} h" if args.scenario
+            else f"{args.stations}-station exponential line, {args.parts:,} parts")
+    print(f"## Active-period detection, {args.engine} engine: {what} "
           f"({ops:,} station-operations), median of {args.repeat} rounds\n")
     print("| run | CPU s | vs plain |")
     print("|:--|--:|--:|")
