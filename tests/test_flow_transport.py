@@ -1,6 +1,6 @@
 """Transports on the flow engine: the same sample path as the SimPy engine, to 1e-9 s.
 
-Hypothesis draws assembly networks whose feeders deliver by truck (full batches, one to three vehicles, docks and
+Hypothesis draws assembly networks whose feeders deliver by truck (full batches or a timetable, one to three vehicles, docks and
 stocks small enough that vehicles queue to unload and feeders block at the dock, fixed or random travel times),
 with or without a product mix, shifts and failures; vehicle shares and deliveries are compared besides the KPIs.
 """
@@ -41,6 +41,8 @@ def networks_with_transports(draw: Any) -> dict[str, Any]:
         tr["dist"] = d
         if d == "lognormal":
             tr["cv"] = 0.3
+        if draw(st.integers(0, 3)) == 0:  # a timetable: leave every every_s with what is there
+            tr["dispatch"], tr["every_s"] = "every", draw(st.sampled_from([30.0, 45.0, 120.0]))
         trucks.append(tr)
         old = inp["from"]
         inp["from"] = name

@@ -340,9 +340,19 @@ class FlowSimulation:
                 tr.return_s if tr.return_s is not None else tr.lead_s)
             tst[i, ft.TR_L_LEN] = self.tdraws[fk.TRAVEL].refill(i, 0, 0)
             tst[i, ft.TR_B_LEN] = self.tdraws[fk.BACK].refill(i, 0, 0)
-        return dict(tst=tst, tr_prod=np.array(tr_prod + [0], dtype=np.int64), tft=np.zeros((n_tr, ft.NTF)), tv_state=np.full(n_veh, ft.V_IDLE, dtype=np.int64),
-                    tv_key=np.zeros(n_veh), tv_seq=np.zeros(n_veh, dtype=np.int64),
-                    tv_left=np.zeros(n_veh, dtype=np.int64), tv_since=np.zeros(n_veh))
+        tft = np.zeros((n_tr, ft.NTF))
+        tv_key = np.zeros(n_veh)
+        for i, tr in enumerate(spec.transports):
+            if tr.dispatch == "every":  # the vehicles take the first departures in their order, as they start
+                assert tr.every_s is not None
+                tft[i, ft.TF_EVERY] = tr.every_s
+                v0 = int(tst[i, ft.TR_VOFF])
+                for v in range(v0, v0 + tr.vehicles):
+                    tv_key[v] = ft.claim_tick(tft, i, 0.0)
+        return dict(tst=tst, tr_prod=np.array(tr_prod + [0], dtype=np.int64), tft=tft,
+                    tv_state=np.full(n_veh, ft.V_IDLE, dtype=np.int64), tv_key=tv_key,
+                    tv_seq=np.zeros(n_veh, dtype=np.int64), tv_left=np.zeros(n_veh, dtype=np.int64),
+                    tv_since=np.zeros(n_veh))
 
     def _sources(self, j: int, line: str, st: StationSpec, proc: _Draws, fail: _Draws, repair: _Draws,
                  scrap: _Draws | None) -> None:
@@ -579,7 +589,7 @@ class FlowSimulation:
     def _vehicles(self, a: dict[str, np.ndarray], end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Per transport the vehicle-seconds in each state (each vehicle's last state accounted up to the end, as
         the SimPy engine closes it) and the parts delivered in the window."""
-        tst, tft = a["tst"], a["tft"].copy()
+        tst, tft = a["tst"], a["tft"][:, :ft.TF_EVERY].copy()
         for i in range(tst.shape[0]):
             v0 = int(tst[i, ft.TR_VOFF])
             for v in range(v0, v0 + int(tst[i, ft.TR_V])):

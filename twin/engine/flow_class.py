@@ -11,9 +11,6 @@ from twin.spec import names_of
 def flow_problem(scenario: Scenario, config: RunConfig | None = None) -> str | None:
     """Why the flow engine cannot run this scenario exactly (the first feature it cannot carry), or None."""
     spec = scenario.spec
-    for tr in spec.transports:
-        if tr.dispatch != "full":
-            return f"a transport on a timetable ({tr.name}: dispatch = {tr.dispatch!r})"
     mix_line = spec.mix.line if spec.mix is not None else None
     for line in spec.lines:
         for pos, st in enumerate(line.stations):

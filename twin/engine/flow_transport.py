@@ -40,7 +40,7 @@ from twin.engine import flow_kernel as fk
 TR_ROW, TR_PROD, TR_CONS, TR_V, TR_BATCH, TR_VOFF, TR_TRIPS, TR_TICKET, TR_POPS = range(9)
 TR_DELIVERED, TR_L_POS, TR_L_LEN, TR_B_POS, TR_B_LEN, TR_NPROD, TR_POFF, NTI = range(9, 17)
 # float state: vehicle-seconds inside the window per state, in VEHICLE_STATES order
-TF_LOADED, TF_UNLOADING, TF_RETURNING, TF_IDLE, NTF = range(5)
+TF_LOADED, TF_UNLOADING, TF_RETURNING, TF_IDLE, TF_EVERY, TF_NEXT_TICK, NTF = range(7)  # EVERY: 0 = full batches
 # what a vehicle is doing (`tv_state`); `tv_key` is the time of its next event, `tv_seq` orders equal times
 V_IDLE, V_LOADED, V_UNLOAD, V_BLOCKED, V_RESUME, V_RETURN = range(6)
 # what a step tells the sweep
@@ -123,11 +123,24 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
             elif ist[cons, fk.DONE] == 0:
                 g_unknown = True
                 lb_g = fst[row, fk.LAST_FREED]
-        # -- a departure: an idle vehicle and a whole batch at the dock
+        # -- a departure: an idle vehicle and a whole batch at the dock; or, on a timetable, the tick an idle
+        #    vehicle waits for, with what came to the dock before it (the lines' admissions at the tick come after)
         td = _INF
         lb_d = _INF
         d_unknown = False
-        if idle >= 0:
+        n_load = batch
+        every = tft[i, TF_EVERY]
+        if idle >= 0 and every > 0.0:
+            td = tv_key[idle]
+            n_load = 0
+            k = ist[prod, fk.N_FREED] + 1
+            while n_load < batch and k <= ist[prod, fk.N_ADM] and ar_t[ist[prod, fk.AR_OFF] + (k & ist[prod, fk.AR_MASK])] < td:
+                n_load += 1
+                k += 1
+            if n_load < batch and k > ist[prod, fk.N_ADM] and ist[prod, fk.DONE] == 0 and fst[prod, fk.LAST_ADM] < td:
+                d_unknown = True
+                lb_d = fst[prod, fk.LAST_ADM]
+        elif idle >= 0:
             need = ist[prod, fk.N_FREED] + batch
             if ist[prod, fk.N_ADM] >= need:
                 x = ar_t[ist[prod, fk.AR_OFF] + (need & ist[prod, fk.AR_MASK])]
@@ -201,11 +214,14 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
             # ------------------------------------------------------------ back at the dock
             account_state(tft, i, V_RETURN, tv_since[back], t, warm, t_end)
             tv_state[back] = V_IDLE
-            tv_key[back] = t
+            tv_key[back] = t if every == 0.0 else claim_tick(tft, i, t)
             tv_since[back] = t
+        elif td == t and n_load == 0:
+            # ------------------------------------------------------------ a tick with an empty dock: the next one
+            tv_key[idle] = claim_tick(tft, i, t)
         elif td == t:
-            # ------------------------------------------------------------ departure with a full batch
-            for q in range(batch):
+            # ------------------------------------------------------------ departure with a batch
+            for q in range(n_load):
                 fst[prod, fk.AREA] -= fk._tail(t_end, t, warm)
                 fk._freed(ist, fst, fr_t, prod, t)
             account_state(tft, i, V_IDLE, tv_since[idle], t, warm, t_end)
@@ -215,7 +231,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
             tv_key[idle] = t + lead
             tv_seq[idle] = tst[i, TR_TRIPS]
             tst[i, TR_TRIPS] += 1
-            tv_left[idle] = batch
+            tv_left[idle] = n_load
             tv_since[idle] = t
         else:
             # ------------------------------------------------------------ offering parts: arrived, or resumed
@@ -255,6 +271,18 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 tv_state[v] = V_RETURN
                 tv_key[v] = t + back_s
                 tv_since[v] = t
+
+
+@njit(cache=True)
+def claim_tick(tft, i: int, now: float) -> float:
+    """An idle vehicle of a timetable takes the next departure nobody has taken; the time it wakes, computed as the
+    SimPy engine's timeout (now + (tick - now))."""
+    every = tft[i, TF_EVERY]
+    tick = np.ceil(now / every) * every
+    if tft[i, TF_NEXT_TICK] > tick:
+        tick = tft[i, TF_NEXT_TICK]
+    tft[i, TF_NEXT_TICK] = tick + every
+    return now + (tick - now)
 
 
 @njit(cache=True, inline="always")
