@@ -216,12 +216,22 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
     warm = ctl[WARM]
     stop_n = int(ctl[STOP_N])
     ret[R_CODE] = DONE_ALL
+    # A station (or transport) is visited again only when a neighbour changed since it last had to wait: what it
+    # waits for can only come from them (their admissions, freed places, published bounds, end of run).
+    dirty = np.ones(ist.shape[0], dtype=np.bool_)
     while True:
         progress = False
+        raised = False
         all_done = True
         for j in range(n_st):
             if ist[j, DONE]:
                 continue
+            if not dirty[j]:
+                all_done = False
+                continue
+            dirty[j] = False
+            changed = False
+            t_end_seen = ctl[T_END]
             m = ist[j, M]
             soff = ist[j, SOFF]
             line = ist[j, LINE]
@@ -369,11 +379,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         nxt = lb_s
                     if r_unknown and lb_r < nxt:
                         nxt = lb_r
-                    _publish(ist, fst, in_prod, j, nxt)
+                    changed = _publish(ist, fst, in_prod, j, nxt) or changed
                     break
                 if t > t_end or (t == t_end and not inclusive):
                     ist[j, DONE] = 1
                     progress = True
+                    changed = True
                     break
                 if kit:
                     # waiting servers x the inputs short of their kit, since the last event of this station
@@ -430,7 +441,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                 admit_now = fr_t[ist[j, FR_OFF] + (idx & ist[j, FR_MASK])] <= t
                             elif ist[consumer, DONE] == 0 and fst[j, LAST_FREED] <= t:
                                 all_done = False
-                                _publish(ist, fst, in_prod, j, t)
+                                changed = _publish(ist, fst, in_prod, j, t) or changed
                                 break
                     s = _heap_pop(heap, soff, ist[j, HEAP_N], srv_c, srv_seq)
                     ist[j, HEAP_N] -= 1
@@ -607,21 +618,49 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     else:
                         _idle(ist, idle_srv, idle_t, j, soff, m, s, t, ist[j, DEFER])
                 progress = True
+                changed = True
+            if ctl[T_END] != t_end_seen:  # the run ends earlier now: everyone may be done
+                dirty[:] = True
+            if changed:
+                raised = True
+                if ist[j, FIRST] == 0:
+                    dirty[j - 1] = True
+                if consumer >= 0:
+                    dirty[consumer] = True
+                for k in range(n_in):
+                    dirty[in_prod[in_off + k]] = True
         for i in range(n_tr):
-            if ist[tst[i, ft.TR_ROW], DONE]:
+            row = tst[i, ft.TR_ROW]
+            if ist[row, DONE]:
                 continue
+            if not dirty[row]:
+                all_done = False
+                continue
+            dirty[row] = False
+            prod = tst[i, ft.TR_PROD]
+            bounds = fst[row, LAST_ADM] + fst[prod, LAST_FREED]
+            t_end_seen = ctl[T_END]
             code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
                                      tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv)
             if code == ft.STEP_RETURN:
+                dirty[row] = True
                 return
             if code != ft.STEP_STALLED:
                 progress = True
             if code != ft.STEP_DONE:
                 all_done = False
+            if ctl[T_END] != t_end_seen:
+                dirty[:] = True
+            if code != ft.STEP_STALLED or fst[row, LAST_ADM] + fst[prod, LAST_FREED] != bounds:
+                raised = True
+                if tst[i, ft.TR_CONS] >= 0:
+                    dirty[tst[i, ft.TR_CONS]] = True
+                for k in range(tst[i, ft.TR_POFF], tst[i, ft.TR_POFF] + tst[i, ft.TR_NPROD]):
+                    dirty[tr_prod[k]] = True
         if all_done:
             ret[R_CODE] = DONE_ALL
             return
-        if not progress:
+        if not progress and not raised:
             ret[R_CODE] = STUCK
             return
 
@@ -644,18 +683,23 @@ def _idle(ist, idle_srv, idle_t, j: int, soff: int, m: int, s: int, t: float, be
 
 
 @njit(cache=True, inline="always")
-def _publish(ist, fst, in_prod, j: int, nxt: float) -> None:
+def _publish(ist, fst, in_prod, j: int, nxt: float) -> bool:
     """Station j waits at nxt: none of its events comes earlier, so neither does an admission to its out-link nor
     a place it frees in a link it takes from. Raising those bounds lets a neighbour (a transport above all) go on
-    without waiting for j's next event."""
+    without waiting for j's next event. True if a bound rose."""
+    rose = False
     if fst[j, LAST_ADM] < nxt:
         fst[j, LAST_ADM] = nxt
+        rose = True
     if ist[j, FIRST] == 0 and fst[j - 1, LAST_FREED] < nxt:
         fst[j - 1, LAST_FREED] = nxt
+        rose = True
     for k in range(ist[j, N_IN]):
         p = in_prod[ist[j, IN_OFF] + k]
         if fst[p, LAST_FREED] < nxt:
             fst[p, LAST_FREED] = nxt
+            rose = True
+    return rose
 
 
 @njit(cache=True, inline="always")
