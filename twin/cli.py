@@ -105,7 +105,8 @@ def run(
         _print_results(console, res)
         ops = res.station_operations
         console.print(f"[dim]{ops:,} station-operations in {wall:.2f} s wall ({ops / max(wall, 1e-9):,.0f} a second; "
-                      f"engine {res.engine} ({why}), {the_plan.reps} replications on {workers} process(es))[/dim]")
+                      f"engine {res.engine} ({why}), {the_plan.reps} replications on {workers} "
+                      f"{'thread(s)' if res.engine == 'flow' else 'process(es)'})[/dim]")
     if target is not None:
         _write_json(target, res.to_dict())
 
