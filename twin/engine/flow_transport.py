@@ -1,12 +1,13 @@
-"""Transport links in the flow engine: vehicles that carry a line's output in full batches to an assembly stock.
+"""Transport links in the flow engine: vehicles that carry a line's output in batches to an assembly stock.
 
 A transport is one more node of the sweep in `twin.engine.flow_kernel`, with a row in the station arrays for the
 stock it fills (so the assembly station reads the stock as it reads a feeder line's) and its vehicles in small
 arrays of their own. Its events are those of the SimPy engine's `_vehicle` process, in the same order:
 
 - departure: an idle vehicle leaves as soon as the dock holds a batch (at max(the batch's last arrival, the time the
-  vehicle came back)); the batch's dock places are free at once; travel times are drawn in departure order from
-  the transport's "travel" stream;
+  vehicle came back)) or, on a timetable, at the next departure time nobody has taken, with what came to the dock
+  before it; the load's dock places are free at once; travel times are drawn in departure order from the
+  transport's "travel" stream;
 - arrival: the vehicle offers its parts to the stock one by one, each admitted at once if there is a place;
   otherwise it queues (first come, first served among vehicles) until the assembly station frees a place;
 - grant: a freed place goes to the queue's first vehicle; that vehicle goes on offering after the assembly
