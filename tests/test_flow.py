@@ -59,6 +59,14 @@ def assert_same(flow: ReplicationResult, des: ReplicationResult) -> None:
             np.testing.assert_allclose(fb, db, rtol=1e-12, atol=1e-9)
 
 
+def assert_same_starved_by(flow: ReplicationResult, des: ReplicationResult) -> None:
+    """Each assembly station's share of time short of each input, equal to rounding."""
+    for mine, theirs in zip(flow.starved_by, des.starved_by):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-12)
+
+
 @SAME
 @given(random_lines(failures="busy"), st.integers(0, 3), st.sampled_from([None, None, 50, 400]),
        st.booleans())
@@ -257,7 +265,4 @@ def test_random_assembly_networks_give_the_same_sample_path(data: dict[str, Any]
     flow, des = both(sc, cfg)
     assert_same(flow, des)
     assert flow.line_terminal == des.line_terminal
-    for mine, theirs in zip(flow.starved_by, des.starved_by):
-        assert mine.keys() == theirs.keys()
-        for key in mine:
-            assert mine[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-12)
+    assert_same_starved_by(flow, des)
