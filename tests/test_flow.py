@@ -52,6 +52,8 @@ def assert_same(flow: ReplicationResult, des: ReplicationResult) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=name)
     assert flow.buffer_names == des.buffer_names
     assert flow.station_names == des.station_names
+    assert flow.line_daily is not None and des.line_daily is not None
+    np.testing.assert_array_equal(flow.line_daily, des.line_daily)
     if des.active_periods is not None:
         assert flow.active_periods is not None
         for (fa, fb), (da, db) in zip(flow.active_periods, des.active_periods):

@@ -6,15 +6,16 @@ names are a contract (see README, "JSON output"). No timing goes into it, so the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from twin.calendar import HOURS_PER_YEAR, Calendar
+from twin.calendar import DAY_S, HOURS_PER_YEAR, Calendar
 from twin.engine.model import STATES, VEHICLE_STATES, ReplicationResult
 from twin.scenario import Scenario
-from twin.spec import names_of
+from twin.spec import MONTH_DAYS, names_of
 from twin.stats import Estimate, _clean
 
 
@@ -183,6 +184,47 @@ class Results:
                 values.append(np.nan)
         return Estimate.of(values)
 
+    # ------------------------------------------------------------------ by month
+    @cached_property
+    def monthly(self) -> list[dict[str, object]] | None:
+        """The product's output by month of the model year (t = 0 is 1 January; months of a common year), over the
+        whole calendar days of the measured window; None when an engine did not count by day.
+
+        With a window of exactly 365 days each month appears once, whole. Each entry: month (1-12), days counted,
+        output (an Estimate over replications)."""
+        reps = self.replications
+        if any(r.line_daily is None for r in reps):
+            return None
+        month_of_day = np.repeat(np.arange(12), MONTH_DAYS)
+        per_rep = []
+        days_counted = np.zeros(12, dtype=int)
+        for k, r in enumerate(reps):
+            assert r.line_daily is not None
+            first = math.ceil(r.warmup_s / DAY_S - 1e-9)
+            last = math.floor(r.end_s / DAY_S + 1e-9)  # days first .. last - 1 lie wholly in the window
+            days = np.arange(first, last)
+            units = r.line_daily[self._product_index][:, first:last].sum(axis=0)
+            months = month_of_day[days % 365]
+            per_rep.append(np.bincount(months, weights=units, minlength=12))
+            if k == 0:
+                days_counted = np.bincount(months, minlength=12)
+        table = np.array(per_rep)
+        return [{"month": m + 1, "days": int(days_counted[m]), "output": Estimate.of(table[:, m])}
+                for m in range(12) if days_counted[m] > 0]
+
+    @cached_property
+    def peak_month(self) -> Estimate | None:
+        """Per replication the largest output of a whole month of the model year (only months the window covers
+        wholly), as an Estimate; None without daily counts or whole months."""
+        rows = self.monthly
+        if rows is None:
+            return None
+        whole = [row for row in rows if row["days"] == MONTH_DAYS[int(row["month"]) - 1]]  # type: ignore[call-overload]
+        if not whole:
+            return None
+        table = np.array([row["output"].values for row in whole])  # type: ignore[union-attr]
+        return Estimate.of(table.max(axis=0))
+
     # ------------------------------------------------------------------ per station and buffer
     @cached_property
     def stations(self) -> list[StationKpis]:
@@ -275,5 +317,8 @@ class Results:
                 "in_process_at_end": int(sum(int(r.line_in_process.sum()) for r in self.replications)),
             },
             "station_operations": self.station_operations,
+            "monthly": ([{"month": row["month"], "days": row["days"], "output": row["output"].to_dict()}  # type: ignore[union-attr]
+                         for row in self.monthly] if self.monthly is not None else None),
+            "peak_month": self.peak_month.to_dict() if self.peak_month is not None else None,
         }
 

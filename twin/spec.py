@@ -21,6 +21,7 @@ ClockTime = Annotated[
     str,
     Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", description="a clock time HH:MM (00:00 to 24:00)"),
 ]
+MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # the model year: a common year from Monday 1 January
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
@@ -44,12 +45,32 @@ class BreakSpec(_Strict):
     minutes: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)]
 
 
+class CalendarPeriodSpec(_Strict):
+    """Another weekly pattern for part of the model year: a ramp-up, a third shift in peak months, a shutdown.
+
+    The model year has 365 days from Monday 1 January (t = 0) with the months of a common year; `months = [9, 12]`
+    or `days = [29, 42]` (days of the year, 1 to 365) pick the days, both ends included. What a period leaves out
+    (shifts, breaks, days_per_week) it takes from its calendar; `days_per_week = 0` closes the plant. Where periods
+    overlap, the later one wins. A day follows its period from midnight to midnight, so a night shift running into a
+    closed day stops at midnight.
+    """
+
+    months: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(min_length=2, max_length=2)] | None = None
+    days: Annotated[list[Annotated[int, Field(ge=1, le=365)]], Field(min_length=2, max_length=2)] | None = None
+    shifts: list[ShiftSpec] | None = None
+    breaks: list[BreakSpec] | None = None
+    days_per_week: Annotated[int, Field(ge=0, le=7)] | None = None
+    note: str = Field("", description="why this period differs (for the reader; not used)")
+
+
 class CalendarSpec(_Strict):
     """When the stations work. Omitted: round the clock, every day."""
 
     shifts: list[ShiftSpec] = Field(default_factory=lambda: [ShiftSpec(start="00:00", end="24:00")])
     breaks: list[BreakSpec] = Field(default_factory=list)
     days_per_week: Annotated[int, Field(ge=1, le=7)] = 7
+    periods: list[CalendarPeriodSpec] = Field(
+        default_factory=list, description="other patterns for parts of the year; with any, the calendar repeats yearly")
 
 
 def _is_number(value: object) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.errors import MISSING, Problem, ScenarioError
-from twin.spec import ScenarioSpec
+from twin.spec import MONTH_DAYS, ScenarioSpec
 from twin.validate_kinds import external_problems, kind_of, kind_problems
 
 NEEDS_CV = ("normal", "lognormal", "gamma", "uniform", "triangular", "weibull")
@@ -305,6 +305,47 @@ def clock_seconds(text: str) -> int:
 
 
 def _calendar_problems(cal: Mapping[str, Any], item: str) -> list[Problem]:
+    problems = _pattern_problems(cal, item)
+    periods = cal.get("periods")
+    if not isinstance(periods, list):
+        return problems
+    closed = [False] * 365  # which days of the model year end up in a period with days_per_week = 0
+    for i, period in enumerate(periods):
+        if not isinstance(period, Mapping):
+            continue
+        where = f"{item}.periods[{i}]"
+        given = [key for key in ("months", "days") if key in period]
+        if len(given) != 1:
+            problems.append(Problem(where, "months", period.get("months", period.get("days")),
+                                    "give exactly one of months = [first, last] (1-12) or days = [first, last] (1-365)"))
+            continue
+        span = period[given[0]]
+        top = 12 if given[0] == "months" else 365
+        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
+                                                                     and 1 <= x <= top for x in span)):
+            continue  # pydantic names the malformed span
+        if span[0] > span[1]:
+            problems.append(Problem(where, given[0], span, f"first <= last (a period does not wrap round the year end;"
+                                                            f" split it in two)"))
+            continue
+        if given[0] == "months":
+            first = sum(MONTH_DAYS[:span[0] - 1])
+            last = sum(MONTH_DAYS[:span[1]]) - 1
+        else:
+            first, last = span[0] - 1, span[1] - 1
+        shut = period.get("days_per_week") == 0
+        for day in range(first, last + 1):
+            closed[day] = shut
+        if "shifts" in period or "breaks" in period:
+            merged = {"shifts": period.get("shifts", cal.get("shifts")), "breaks": period.get("breaks", cal.get("breaks"))}
+            problems.extend(_pattern_problems(merged, where))
+    if periods and all(closed):
+        problems.append(Problem(f"{item}", "periods", f"{len(periods)} periods",
+                                "at least one working day in the year (every day is in a period with days_per_week = 0)"))
+    return problems
+
+
+def _pattern_problems(cal: Mapping[str, Any], item: str) -> list[Problem]:
     problems: list[Problem] = []
     shifts = cal.get("shifts")
     spans: list[tuple[int, int, int]] = []  # (start, end, index) on a 48 h axis, a night shift ending after 24:00

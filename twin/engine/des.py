@@ -68,7 +68,7 @@ class _LineState:
     """Counters of one line: parts released, finished, scrapped; WIP integral; lead times."""
 
     __slots__ = ("name", "index", "env", "warmup", "released", "finished", "finished_window", "scrapped", "wip",
-                 "wip_area", "wip_last", "wip_area0", "lead_sum", "stop", "stop_after", "tracer", "mix", "terminal")
+                 "wip_area", "wip_last", "wip_area0", "lead_sum", "stop", "stop_after", "tracer", "mix", "terminal", "daily")
 
     def __init__(self, name: str, index: int, env: simpy.Environment, warmup: float, tracer: _Tracer | None) -> None:
         self.index = index
@@ -89,6 +89,7 @@ class _LineState:
         self.stop_after = 0
         self.mix: _Mix | None = None
         self.terminal = True  # False for a line whose output feeds another line
+        self.daily: list[int] = []  # parts finished in each calendar day since t = 0
 
     def _integrate(self, now: float) -> None:
         self.wip_area += self.wip * (now - self.wip_last)
@@ -112,6 +113,10 @@ class _LineState:
         self._integrate(now)
         self.wip -= 1
         self.finished += 1
+        day = int(now // 86_400.0)
+        if day >= len(self.daily):
+            self.daily.extend([0] * (day + 1 - len(self.daily)))
+        self.daily[day] += 1
         if now >= self.warmup:
             self.finished_window += 1
             self.lead_sum += now - part[0]
@@ -1009,6 +1014,7 @@ class DesSimulation:
             station_operations=sum(st.operations for st in self.stations),
             trace=trace,
             line_terminal=tuple(ln.terminal for ln in self.lines),
+            line_daily=_daily([ln.daily for ln in self.lines], end_s),
             starved_by=tuple(
                 {("upstream" if k == 0 else st.feed_names[k - 1]): t / (window * st.servers)
                  for k, t in enumerate(st.starved_by) if k > 0 or st.inlink is not None}
@@ -1034,3 +1040,13 @@ class DesSimulation:
 def simulate(scenario: Scenario, config: RunConfig) -> ReplicationResult:
     """Run one replication of `scenario` on the SimPy engine."""
     return DesSimulation(scenario, config).run()
+
+
+def _daily(counts: list[list[int]], end_s: float) -> np.ndarray:
+    """Per line the parts finished each calendar day, as one (lines, days) array covering [0, end_s]."""
+    days = int(end_s // 86_400.0) + 1
+    out = np.zeros((len(counts), days), dtype=np.int64)
+    for i, row in enumerate(counts):
+        n = min(len(row), days)
+        out[i, :n] = row[:n]
+    return out

@@ -122,6 +122,7 @@ class _Measured:
     terminal: tuple[bool, ...] | None = None
     transports: tuple[np.ndarray, np.ndarray] | None = None  # vehicle-seconds per state, parts delivered
     pruned: PrunedPeriods | None = None
+    daily: np.ndarray | None = None  # (lines, days): parts finished in each calendar day
 
 
 class FlowSimulation:
@@ -237,7 +238,7 @@ class FlowSimulation:
         idle_srv = np.zeros(n_servers, dtype=np.int64)
         for j in range(n):
             idle_srv[soff[j]:soff[j] + servers[j]] = np.arange(servers[j])
-        starts, ends, cums, offs, coffs, counts, weeks, on = [], [], [], [], [], [], [], []
+        starts, ends, cums, offs, coffs, counts, weeks, periods, on = [], [], [], [], [], [], [], [], []
         for cal in self.calendars:
             offs.append(sum(len(s) for s in starts))
             coffs.append(sum(len(c) for c in cums))
@@ -245,7 +246,8 @@ class FlowSimulation:
             ends.append(np.array([b for _, b in cal.intervals]))
             cums.append(np.array(cal._cum))
             counts.append(len(cal.intervals))
-            weeks.append(cal._work_per_week)
+            weeks.append(cal.work_per_period_s)
+            periods.append(cal.period_s)
             on.append(1 if cal.always_on else 0)
         lflt = np.zeros((len(spec.lines), fk.NLF))
         lflt[:, fk.STOP_T] = math.inf
@@ -287,10 +289,12 @@ class FlowSimulation:
             mix_u=mix_u, mix_cum=mix_cum, mix_pat=mix_pat,
             cal_starts=np.concatenate(starts), cal_ends=np.concatenate(ends), cal_cum=np.concatenate(cums),
             cal_off=np.array(offs, dtype=np.int64), cal_coff=np.array(coffs, dtype=np.int64),
-            cal_n=np.array(counts, dtype=np.int64), cal_week=np.array(weeks), cal_on=np.array(on, dtype=np.int64),
+            cal_n=np.array(counts, dtype=np.int64), cal_week=np.array(weeks),
+            cal_period=np.array(periods), cal_on=np.array(on, dtype=np.int64),
             per_st=np.zeros(1024 if cfg.active_periods else 1, dtype=np.int32),
             per_a=np.zeros(1024 if cfg.active_periods else 1), per_b=np.zeros(1024 if cfg.active_periods else 1),
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
+            daily=np.zeros((len(spec.lines), int(t_end // 86_400.0) + 1 if math.isfinite(t_end) else 1), dtype=np.int64),
             d_lead=self.tdraws[fk.TRAVEL].values, d_back=self.tdraws[fk.BACK].values, **transports,
         )
 
@@ -466,7 +470,7 @@ class FlowSimulation:
                 sf[j, fs.TTF] = fail.values[j * fail.capacity]
                 sst[j, fs.S_FPOS] = 1
             proc.refill(j, 0, 0)
-        lst = np.zeros(fs.NLS, dtype=np.int64)
+        lst = np.zeros(fs.NLS + (int(t_end // 86_400.0) + 1 if math.isfinite(t_end) else 1), dtype=np.int64)
         lsf = np.zeros(fs.NLSF)
         ctl = np.zeros(fk.NCTL)
         ctl[fk.T_END], ctl[fk.WARM], ctl[fk.STOP_N] = t_end, cfg.warmup_s, stop_n
@@ -486,7 +490,8 @@ class FlowSimulation:
         while True:
             self._check_cancel()
             fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
-                          fail.values, repair.values, starts, ends, cum, cal._work_per_week, cal.always_on,
+                          fail.values, repair.values, starts, ends, cum, cal.work_per_period_s, cal.period_s,
+                          cal.always_on,
                           log.st, log.a, log.b, ex_t, pr, pr_line)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
@@ -552,7 +557,8 @@ class FlowSimulation:
             scrapped=np.zeros(len(parts), dtype=np.int64), lead_sum=lsf[:, fs.L_LEAD], wip_area=lsf[:, fs.L_WIP],
             area=sf_all[:, fs.S_AREA], ops=int(sum(p["sst"][:, fs.S_OPS].sum() for p in parts)),
             exit_line=np.concatenate([np.full(len(p["ex_t"]), li) for li, p in enumerate(parts)]) if exits else None,
-            exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None, pruned=pruned)
+            exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None, pruned=pruned,
+            daily=lst[:, fs.L_DAY0:fs.L_DAY0 + int(end_s // 86_400.0) + 1].copy())
 
     def _measured(self, a: dict[str, np.ndarray], end_s: float) -> _Measured:
         """What the general kernel measured, with the segments still open at the end accounted."""
@@ -584,7 +590,8 @@ class FlowSimulation:
             released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
             scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
             area=fst[:n, fk.AREA], ops=int(ist[:n, fk.N_OPS].sum()),
-            exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None)
+            exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None,
+            daily=a["daily"][:, :int(end_s // 86_400.0) + 1].copy())
 
     def _vehicles(self, a: dict[str, np.ndarray], end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Per transport the vehicle-seconds in each state (each vehicle's last state accounted up to the end, as
@@ -732,6 +739,7 @@ class FlowSimulation:
                               if got.transports is not None and spec.transports else np.zeros((0, 4))),
             transport_delivered=got.transports[1] if got.transports is not None else np.zeros(0),
             pruned_periods=got.pruned,
+            line_daily=got.daily,
         )
 
 

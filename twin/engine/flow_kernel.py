@@ -32,7 +32,6 @@ from numba import njit
 
 from twin.engine import flow_transport as ft
 
-WEEK_S = 7 * 86_400.0
 INF = math.inf
 
 # integer state of a station: columns of `ist`
@@ -57,10 +56,11 @@ PROC, FAIL, REPAIR, SCRAP, MIX, TRAVEL, BACK = range(7)
 
 
 @njit(cache=True)
-def to_working(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, per_week: float) -> float:
-    """twin.calendar.Calendar.to_working, operation for operation."""
-    weeks = math.floor(t / WEEK_S)
-    r = t - weeks * WEEK_S
+def to_working(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, per_week: float,
+               period: float) -> float:
+    """twin.calendar.Calendar.to_working, operation for operation (`per_week`: working seconds a period)."""
+    weeks = math.floor(t / period)
+    r = t - weeks * period
     i = np.searchsorted(starts, r, side="right") - 1
     within = 0.0
     if i >= 0:
@@ -69,7 +69,7 @@ def to_working(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, 
 
 
 @njit(cache=True)
-def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float) -> float:
+def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float, period: float) -> float:
     """twin.calendar.Calendar.to_calendar, operation for operation."""
     if w <= 0:
         return 0.0
@@ -81,7 +81,7 @@ def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float) 
     i = np.searchsorted(cum, rem, side="left") - 1
     if i < 0:
         i = 0
-    return weeks * WEEK_S + starts[i] + (rem - cum[i])
+    return weeks * period + starts[i] + (rem - cum[i])
 
 
 @njit(cache=True, inline="always")
@@ -200,8 +200,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                ar_t, ar_rel, ar_var, fr_t,
                in_prod, in_arr, in_qty, in_sb, scales, n_var,
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
-               cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_on,
-               per_st, per_a, per_b, ex_line, ex_t,
+               cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
+               per_st, per_a, per_b, ex_line, ex_t, daily,
                tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
     something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
@@ -247,6 +247,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             c_ends = cal_ends[co:co + cn]
             c_cum = cal_cum[cal_coff[line]:cal_coff[line] + cn + 1]
             week = cal_week[line]
+            period = cal_period[line]
             always = cal_on[line] == 1
             w0 = fst[j, W0]
             w_end = fst[j, WE]
@@ -389,9 +390,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 if kit:
                     # waiting servers x the inputs short of their kit, since the last event of this station
                     if ist[j, IDLE_CNT] > 0:
-                        wt = t if always else to_working(t, c_starts, c_ends, c_cum, week)
+                        wt = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
                         wl = fst[j, LAST_EV]
-                        wl = wl if always else to_working(wl, c_starts, c_ends, c_cum, week)
+                        wl = wl if always else to_working(wl, c_starts, c_ends, c_cum, week, period)
                         span = _clip_add(wl, wt, w0, w_end) * ist[j, IDLE_CNT]
                         if span > 0.0:
                             if not present:
@@ -460,7 +461,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             lint[line, SCRAPPED] += 1
                         else:
                             _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
-                                    srv_rel[soff + s])
+                                    srv_rel[soff + s], daily)
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                         if not first:
                             _freed(ist, fst, fr_t, j - 1, t)
@@ -530,7 +531,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         for q in range(in_qty[(in_off + k) * n_var + v]):
                             fst[p, AREA] -= _tail(t_end, t, warm)
                             _freed(ist, fst, fr_t, p, t)
-                    sw = t if always else to_working(t, c_starts, c_ends, c_cum, week)
+                    sw = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
                     total = work
                     hit = False
                     if has_fail:
@@ -566,7 +567,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if always:
                         c = t + (end_w - t)
                     else:
-                        d = to_calendar(end_w, c_starts, c_cum, week) - t
+                        d = to_calendar(end_w, c_starts, c_cum, week, period) - t
                         c = t + (d if d > 0.0 else 0.0)
                     srv_c[soff + s] = c
                     srv_cw[soff + s] = end_w
@@ -604,10 +605,11 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     fst[j, LAST_ADM] = t
                     fst[j, AREA] += _tail(t_end, t, warm)
                     if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
-                        released = t if always else to_working(t, c_starts, c_ends, c_cum, week)
+                        released = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
                         fst[j, BLOCKED] += _clip_add(srv_cw[soff + s], released, w0, w_end)
                     if out_kind == OUT_FEED:  # the part leaves its line into the assembly's stock
-                        _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s])
+                        _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s],
+                                daily)
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                     if not first:
                         _freed(ist, fst, fr_t, j - 1, t)
@@ -713,8 +715,12 @@ def _freed(ist, fst, fr_t, p: int, t: float) -> None:
 
 @njit(cache=True, inline="always")
 def _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits: bool, stop_n: int, warm: float, line: int, t: float,
-            rel: float) -> None:
-    """A part leaves its line at t: count it, its lead time, its exit; end the run after enough of them."""
+            rel: float, daily) -> None:
+    """A part leaves its line at t: count it (also by calendar day), its lead time, its exit; end the run after
+    enough of them."""
+    day = int(t // 86_400.0)
+    if day < daily.shape[1]:
+        daily[line, day] += 1
     if exits:
         k = ret[R_NEXIT]
         ex_line[k] = line

@@ -19,6 +19,7 @@ from twin.engine.flow_kernel import (
 PREV, TTF, S_WORK, S_BLOCKED, S_DOWN, S_AREA, S_W0, S_WE, S_PEND, S_OPEN_START, NSF = range(11)
 S_OPS, S_FPOS, S_FLEN, S_RPOS, S_RLEN, S_OPEN, S_ACTIVE, S_RING, S_MASK, S_BUF, S_FAIL, NSI = range(12)
 L_RELEASED, L_FINISHED, L_FIN_WIN, L_PART, NLS = range(5)
+L_DAY0 = NLS  # lst[L_DAY0 + d]: parts finished in calendar day d (the driver sizes lst to the horizon's days)
 L_LEAD, L_WIP, NLSF = range(3)
 # pruned active periods (ctl[RECORD] == PRUNE): per station `pr` columns, per line `pr_line` entries
 P_SUM, P_COUNT, P_LAST_A, P_LAST_B, P_TOP, NP = range(6)
@@ -63,7 +64,7 @@ def _dominator(j: int, a: float, b: float, lo: float, hi: float, champ: int, ope
 
 
 @njit(cache=True, nogil=True)
-def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
+def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week, period,
                    per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
     in flat local arrays: the same operations, in the same order, fewer of them.
@@ -182,6 +183,9 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 leave = c
                 if completed:
                     lst[L_FINISHED] += 1
+                    day = L_DAY0 + int(c // 86_400.0)
+                    if day < lst.shape[0]:
+                        lst[day] += 1
                     if c >= warm:
                         lst[L_FIN_WIN] += 1
                         lsf[L_LEAD] += c - rel
@@ -193,7 +197,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                         inclusive = True
                         ctl[T_END] = c
                         ctl[INCLUSIVE] = 1.0
-                        we = to_working(c, c_starts, c_ends, c_cum, week)
+                        we = to_working(c, c_starts, c_ends, c_cum, week, period)
                         for q in range(k_st):
                             w_end[q] = we
                 lo = rel if rel > warm else warm
@@ -241,7 +245,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
 
 @njit(cache=True, nogil=True)
 def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
-               c_starts, c_ends, c_cum, week, always, per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
+               c_starts, c_ends, c_cum, week, period, always, per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
     """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
 
     Column c of each station's row of `d_proc` is the processing time of part base + c.
@@ -251,16 +255,16 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
         if ctl[RECORD] > 0:
             if ctl[EXITS] > 0:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, per_st, per_a, per_b, ex_t, pr, pr_line)
+                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line)
             else:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, per_st, per_a, per_b, None, pr, pr_line)
+                               week, period, per_st, per_a, per_b, None, pr, pr_line)
         elif ctl[EXITS] > 0:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           per_st, None, per_b, ex_t, pr, pr_line)
+                           period, per_st, None, per_b, ex_t, pr, pr_line)
         else:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           per_st, None, per_b, None, pr, pr_line)
+                           period, per_st, None, per_b, None, pr, pr_line)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
@@ -304,7 +308,7 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                     sf[j - 1, S_AREA] += hi - lo
             w0 = sf[j, S_W0]
             w_end = sf[j, S_WE]
-            sw = start if always else to_working(start, c_starts, c_ends, c_cum, week)
+            sw = start if always else to_working(start, c_starts, c_ends, c_cum, week, period)
             work = d_proc[j * width + col]
             total = work
             hit = False
@@ -344,7 +348,7 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
             if always:
                 c = start + (end_w - start)
             else:
-                dt = to_calendar(end_w, c_starts, c_cum, week) - start
+                dt = to_calendar(end_w, c_starts, c_cum, week, period) - start
                 c = start + (dt if dt > 0.0 else 0.0)
             completed = c < t_end or (c == t_end and inclusive)
             if record and started:
@@ -389,6 +393,9 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                 leave = c
                 if completed:
                     lst[L_FINISHED] += 1
+                    day = L_DAY0 + int(c // 86_400.0)
+                    if day < lst.shape[0]:
+                        lst[day] += 1
                     if c >= warm:
                         lst[L_FIN_WIN] += 1
                         lsf[L_LEAD] += c - rel
@@ -398,7 +405,7 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                     if stop_n > 0 and lst[L_FINISHED] == stop_n:
                         ctl[T_END] = c
                         ctl[INCLUSIVE] = 1.0
-                        we = to_working(c, c_starts, c_ends, c_cum, week)
+                        we = to_working(c, c_starts, c_ends, c_cum, week, period)
                         for q in range(k_st):
                             sf[q, S_WE] = we
                 lo = rel if rel > warm else warm
@@ -413,7 +420,7 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                     if f > c:
                         leave = f
                 if completed and leave != c:
-                    released = leave if always else to_working(leave, c_starts, c_ends, c_cum, week)
+                    released = leave if always else to_working(leave, c_starts, c_ends, c_cum, week, period)
                     lo = end_w if end_w > w0 else w0
                     hi = released if released < w_end else w_end
                     if hi > lo:

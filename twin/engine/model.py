@@ -107,6 +107,8 @@ class ReplicationResult:
     # per station (start, end) arrays of its active periods on its working clock, when asked for
     active_periods: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
     pruned_periods: PrunedPeriods | None = None  # what RunConfig.prune_periods left out of active_periods
+    # (lines, days): parts leaving each line in each calendar day since t = 0 (the whole run, warm-up included)
+    line_daily: np.ndarray | None = None
 
     @property
     def window_s(self) -> float:
