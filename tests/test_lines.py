@@ -18,7 +18,7 @@ from twin.cli import main
 from twin.scenario import builtin_names, lines_dir
 
 LINES = Path(__file__).resolve().parent.parent / "lines"
-FILES = sorted(LINES.glob("*.toml"))
+FILES = sorted(LINES.glob("*.toml"), key=lambda p: p.stem)  # as `twin lines` lists them
 WEEK_H, DAY_H = 168.0, 24.0
 
 

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from twin.calendar import HOURS_PER_YEAR
+from twin.capacity import availability, mean_cycle_s, station_per_hour
 from twin.engine.model import VEHICLE_STATES
 from twin.errors import TwinError
 from twin.experiment import choose_engine
@@ -437,6 +438,81 @@ def tune(
         raise _Exit(1, "the target was not reached")
 
 
+# ----------------------------------------------------------------------------------------------- study
+@app.command()
+def study(
+    scenario: ScenarioArg,
+    target: Annotated[str, typer.Option(help="throughput to reach: e.g. 1000000/year, 120/hour, 3000/day")],
+    prefer: Annotated[str, typer.Option(help="for a short feeder line: local (add lines first) or external (raise the second-source share first)")] = "local",
+    hours: HoursOpt = None,
+    warmup_hours: WarmupOpt = None,
+    reps: RepsOpt = None,
+    seed: SeedOpt = None,
+    json_out: JsonOpt = None,
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    engine: EngineOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """What it takes to reach a target: the resources that bind in order (need against capacity), each change
+    that lifts one simulated alone against the base (paired intervals), and a path of changes to the target."""
+    from twin.analytics.study import PREFERENCES
+    from twin.analytics.study import study as run_study
+
+    if prefer not in PREFERENCES:
+        raise _Exit(2, f"--prefer {prefer}: must be one of {', '.join(PREFERENCES)}")
+    per_year = parse_target(target) * HOURS_PER_YEAR
+    sc = load(scenario)
+    the_plan = make_plan(sc, hours, warmup_hours, reps, seed, engine=engine)
+    _, why = choose_engine(sc, the_plan)
+    out = _check_output(json_out, force)
+    workers = _workers(workers, the_plan.reps)
+    console = _err()
+
+    def show(stage: str) -> None:
+        if not quiet:
+            console.print(f"[dim]simulating: {escape(stage)}[/dim]")
+
+    result = run_study(sc, the_plan, per_year, prefer=prefer, workers=workers, progress=show)
+    if not quiet:
+        _print_study(console, result, why)
+    if out is not None:
+        _write_json(out, {"scenario": sc.name, "seed": the_plan.seed, "replications": the_plan.reps,
+                          "horizon_s": the_plan.horizon_s, "warmup_s": the_plan.warmup_s, "study": result.to_dict()})
+
+
+def _print_study(console: Console, result: Any, why: str) -> None:
+    target = result.target_per_year
+    console.print(f"[bold]{escape(result.scenario)}[/bold]: {_fmt(result.base, 0)} a year now; target "
+                  f"{target:,.0f} ({target / max(result.base.mean, 1e-9):.2f}x) [dim](engine: {escape(why)})[/dim]")
+    table = Table(title="What the target asks of each resource (static: need against capacity, most binding first)",
+                  title_justify="left")
+    for col in ("", "resource", "kind", "need / yr", "capacity / yr", "need / capacity", "basis"):
+        table.add_column(col, justify="left" if col in ("resource", "kind", "basis") else "right")
+    for i, c in enumerate(result.constraints[:15]):
+        style = "bold red" if c.ratio > 1 else ""
+        table.add_row(str(i + 1), escape(c.name), c.kind, f"{c.need_per_year:,.0f}", f"{c.capacity_per_year:,.0f}",
+                      f"[{style}]{c.ratio:.2f}[/{style}]" if style else f"{c.ratio:.2f}", escape(c.detail))
+    console.print(table)
+    for title, rows in (("Each change alone (against the base, same seeds)", [(o, None) for o in result.options]),
+                        ("Path to the target (changes added one after another)",
+                         [(s.outcome, s) for s in result.path])):
+        table = Table(title=title, title_justify="left")
+        for col in ("", "change", "vehicles / yr (95% CI)", "gain / yr (95% CI)"):
+            table.add_column(col, justify="left" if col == "change" else "right")
+        for i, (o, step) in enumerate(rows):
+            mark = " [green]target reached[/green]" if step is not None and step.reached else ""
+            table.add_row(str(i + 1), escape(o.label) + mark, _fmt(o.per_year, 0), _fmt(o.gain_per_year, 0))
+        console.print(table)
+    if result.reached:
+        console.print(f"[green]reached[/green] with {len(result.path)} change(s): "
+                      f"{_fmt(result.path[-1].outcome.per_year, 0)} a year")
+    else:
+        last = result.path[-1].outcome.per_year if result.path else result.base
+        console.print(f"[red]not reached[/red]: {_fmt(last, 0)} a year after {len(result.path)} change(s); "
+                      "nothing more the study knows how to change lifts it")
+
+
 # ----------------------------------------------------------------------------------------------- check, schema
 @app.command()
 def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or a built-in name")]) -> None:
@@ -450,8 +526,8 @@ def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, o
         table.add_column(col, justify="left" if col in ("line", "station", "dist") else "right")
     for line in sc.lines:
         for st in line.stations:
-            table.add_row(escape(line.name), escape(st.name), f"{_mean_cycle(sc, line.name, st.name):g}", _dist_text(st), str(st.servers),
-                          str(st.buffer), f"{_availability(st):.3f}", f"{_capacity(sc, line.name, st.name):.1f}")
+            table.add_row(escape(line.name), escape(st.name), f"{mean_cycle_s(sc, line.name, st.name):g}", _dist_text(st), str(st.servers),
+                          str(st.buffer), f"{availability(st):.3f}", f"{_capacity(sc, line.name, st.name):.1f}")
     console.print(table)
     for line in sc.lines:
         slowest = min(line.stations, key=lambda s: _capacity(sc, line.name, s.name))
@@ -474,24 +550,8 @@ def _dist_text(st: Any) -> str:
     return str(st.dist) if st.kind == "machine" else f"{st.dist}, {st.kind}"
 
 
-def _availability(st: Any) -> float:
-    if st.mtbf_s is None or st.mttr_s is None:
-        return 1.0
-    return float(st.mtbf_s / (st.mtbf_s + st.mttr_s))
-
-
-def _mean_cycle(sc: Scenario, line: str, station: str) -> float:
-    st = sc.station(line, station)
-    if st.cycle_s is not None:
-        return float(st.cycle_s)
-    values = sc.samples[(line, station)]
-    return float(sum(values) / len(values))
-
-
 def _capacity(sc: Scenario, line: str, station: str) -> float:
-    st = sc.station(line, station)
-    per_cycle = st.batch_max if st.kind == "batch" and st.batch_max else 1  # a conveyor: one part a pitch
-    return st.servers * per_cycle * 3600.0 / _mean_cycle(sc, line, station) * _availability(st) * (1.0 - st.scrap)
+    return station_per_hour(sc, line, station)
 
 
 @app.command()
