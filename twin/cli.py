@@ -30,7 +30,7 @@ from twin.experiment import plan as make_plan
 from twin.experiment import run_plan
 from twin.results import Results
 from twin.scenario import Scenario, builtin_names, load
-from twin.spec import json_schema
+from twin.spec import MONTH_DAYS, json_schema
 
 app = typer.Typer(
     name="twin",
@@ -205,6 +205,7 @@ def _print_results(console: Console, res: Results) -> None:
     console.print(kpi)
     if len(res.lines) > 1:
         console.print(f"WIP in all lines: {_fmt(res.wip, 1)}")
+    _print_months(console, res)
     shares = Table(title="Stations: % of calendar time; utilization = working / on-shift time", title_justify="left")
     for col in ("line", "station", "servers", "utilization", "working", "blocked", "starved", "down", "off-shift"):
         shares.add_column(col, justify="left" if col in ("line", "station") else "right")
@@ -235,6 +236,28 @@ def _print_results(console: Console, res: Results) -> None:
     for dl in res.deadlocks:
         console.print(f"[red]deadlock[/red] in replication {dl['replication']}: the run stalled for good; stuck: "
                       f"{escape(', '.join(dl['stuck']))}", soft_wrap=True)  # type: ignore[arg-type]
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _print_months(console: Console, res: Results) -> None:
+    """The product by month of the model year, when the window holds at least two whole months."""
+    rows = res.monthly
+    if rows is None:
+        return
+    whole = [row for row in rows if row["days"] == MONTH_DAYS[int(row["month"]) - 1]]  # type: ignore[call-overload]
+    if len(whole) < 2:
+        return
+    table = Table(title=f"Product ({escape(', '.join(res.product_lines))}) by month of the model year "
+                        "(whole months of the window)", title_justify="left")
+    for col in ("month", "days", "output"):
+        table.add_column(col, justify="left" if col == "month" else "right")
+    for row in whole:
+        table.add_row(MONTHS[int(row["month"]) - 1], str(row["days"]), _fmt(row["output"], 0))  # type: ignore[call-overload]
+    console.print(table)
+    if res.peak_month is not None:
+        console.print(f"largest month: {_fmt(res.peak_month, 0)}")
 
 
 # ----------------------------------------------------------------------------------------------- bottleneck
