@@ -325,8 +325,8 @@ def _calendar_problems(cal: Mapping[str, Any], item: str) -> list[Problem]:
                                                                      and 1 <= x <= top for x in span)):
             continue  # pydantic names the malformed span
         if span[0] > span[1]:
-            problems.append(Problem(where, given[0], span, f"first <= last (a period does not wrap round the year end;"
-                                                            f" split it in two)"))
+            problems.append(Problem(where, given[0], span, "first <= last (a period does not wrap round the year end;"
+                                                            " split it in two)"))
             continue
         if given[0] == "months":
             first = sum(MONTH_DAYS[:span[0] - 1])
@@ -606,7 +606,7 @@ def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[st
             continue
         item = f"mix.variants[{vi}] {v.get('name')!r}"
         if v.get("name") == base and "share" in v:
-            problems.append(Problem(item, "share", v.get("share"), f"the base variant's share is the rest (1 - the "
+            problems.append(Problem(item, "share", v.get("share"), "the base variant's share is the rest (1 - the "
                                                                     "others'); remove it"))
         elif v.get("name") != base and "share" not in v:
             problems.append(Problem(item, "share", MISSING, "required: this variant's share of the launches (0 to 1)"
