@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twin
-from tests.test_properties import random_lines
+from tests.helpers import line_data
+from tests.test_properties import DISTS, random_lines
 from twin.analytics.active_period import (
     ShiftingBottleneck, average_active_period, can_prune, periods_from_recorded, shifting_bottleneck,
 )
@@ -70,6 +71,30 @@ def test_real_lines_give_the_same_analysis(name: str) -> None:
     sc = twin.load(name)
     assert can_prune(sc)
     cfg = RunConfig(horizon_s=168 * 3600.0, warmup_s=24 * 3600.0, seed=sc.seed, replication=1, active_periods=True)
+    assert_pruning_changes_nothing(sc, cfg)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.data())
+def test_long_runs_of_the_round_the_clock_kernel_give_the_same_analysis(data: st.DataObject) -> None:
+    """Lines of the single-server kernel's fast path (no failures, no calendar) run for thousands of parts, so that
+    periods are staged and decided over many settles, some with a warm-up, some stopped after a number of parts;
+    a deterministic slowest station keeps one period open all run (nothing can be decided until a station's
+    staging must give up its periods)."""
+    k = data.draw(st.integers(2, 9))
+    cycles = [data.draw(st.sampled_from([5.0, 8.0, 10.0, 12.5])) for _ in range(k)]
+    dists = [data.draw(st.sampled_from(DISTS)) for _ in range(k)]
+    if data.draw(st.booleans()):  # a deterministic bottleneck, active from its first part to the end
+        slow = data.draw(st.integers(0, k - 1))
+        cycles[slow], dists[slow] = 15.0, "det"
+    cvs = [None if d in ("det", "exp") else data.draw(st.sampled_from([0.1, 0.4])) for d in dists]
+    raw = line_data(cycles, [data.draw(st.integers(0, 3)) for _ in range(k)], dist=dists, cv=cvs)
+    raw["scenario"]["seed"] = data.draw(st.integers(0, 2**31))
+    sc = twin.from_dict(raw)
+    parts = data.draw(st.sampled_from([None, 700, 4000]))
+    cfg = RunConfig(horizon_s=data.draw(st.sampled_from([6, 16])) * 3600.0,
+                    warmup_s=0.0 if parts else data.draw(st.sampled_from([0.0, 1800.0])), seed=sc.seed,
+                    stop_after_parts=parts, active_periods=True)
     assert_pruning_changes_nothing(sc, cfg)
 
 

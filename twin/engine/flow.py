@@ -74,8 +74,8 @@ class _PeriodLog:
     """Where a kernel writes the active periods it closes: fixed-size chunks, a new one when one is full (no copy
     of what is written), regrouped per station once at the end."""
 
-    def __init__(self, record: bool) -> None:
-        self.size = 1 << 16 if record else 1
+    def __init__(self, record: bool, least: int = 0) -> None:
+        self.size = max(1 << 16, least) if record else 1
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.st, self.a, self.b = self._fresh()
 
@@ -477,11 +477,16 @@ class FlowSimulation:
         ctl[fk.RECORD] = (fs.PRUNE if self.prune else 1.0) if cfg.active_periods else 0.0
         ctl[fk.EXITS] = 1.0 if exits else 0.0
         ret = np.zeros(fk.NRET, dtype=np.int64)
-        log = _PeriodLog(cfg.active_periods)
+        # the single-server kernel stages the periods it closes per station before it decides what to prune
+        staged = k if cfg.active_periods and self.prune else 0
+        sa, sb = np.zeros((staged, fs.STAGED)), np.zeros((staged, fs.STAGED))
+        sl, keep = np.zeros((staged, fs.STAGED)), np.zeros((staged, fs.STAGED), dtype=np.int8)
+        sg = np.zeros((staged, fs.NG), dtype=np.int64)
+        log = _PeriodLog(cfg.active_periods, 2 * staged * fs.STAGED)
         pr = np.zeros((k, fs.NP))
         pr[:, fs.P_LAST_A], pr[:, fs.P_LAST_B], pr[:, fs.P_TOP] = math.inf, -math.inf, -math.inf
         pr_line = np.zeros(fs.NPL)
-        pr_line[fs.P_LO], pr_line[fs.P_HI], pr_line[fs.P_CHAMP] = math.inf, -math.inf, -1
+        pr_line[fs.P_LO], pr_line[fs.P_HI], pr_line[fs.P_CHAMP], pr_line[fs.P_X] = math.inf, -math.inf, -1, -math.inf
         ex_t = np.zeros(4096 if exits else 1)
         starts = np.array([a for a, _ in cal.intervals])
         ends = np.array([b for _, b in cal.intervals])
@@ -492,7 +497,7 @@ class FlowSimulation:
             fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal.work_per_period_s, cal.period_s,
                           cal.always_on,
-                          log.st, log.a, log.b, ex_t, pr, pr_line)
+                          log.st, log.a, log.b, ex_t, pr, pr_line, sa, sb, sl, keep, sg)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 break
@@ -514,6 +519,13 @@ class FlowSimulation:
                 return None
         periods = None
         if cfg.active_periods:
+            if staged:  # what no settle decided is kept, after what the log holds (each station in time order)
+                log.full(int(ret[fk.R_NPER]))
+                n = sg[:, fs.G_N]
+                log.chunks.append((np.repeat(np.arange(k, dtype=np.int32), n),
+                                   np.concatenate([sa[j, :n[j]] for j in range(k)]),
+                                   np.concatenate([sb[j, :n[j]] for j in range(k)])))
+                ret[fk.R_NPER] = 0
             is_open = sst[:, fs.S_OPEN] > 0
             open_end = np.where(sst[:, fs.S_ACTIVE] > 0, sf[:, fs.S_WE], sf[:, fs.S_PEND])
             periods = log.by_station(int(ret[fk.R_NPER]), k, is_open, sf[:, fs.S_OPEN_START], open_end)

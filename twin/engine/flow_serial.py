@@ -23,7 +23,11 @@ L_DAY0 = NLS  # lst[L_DAY0 + d]: parts finished in calendar day d (the driver si
 L_LEAD, L_WIP, NLSF = range(3)
 # pruned active periods (ctl[RECORD] == PRUNE): per station `pr` columns, per line `pr_line` entries
 P_SUM, P_COUNT, P_LAST_A, P_LAST_B, P_TOP, NP = range(6)
-P_LO, P_HI, P_CHAMP, P_BROKEN, NPL = range(5)
+P_LO, P_HI, P_CHAMP, P_BROKEN, P_X, NPL = range(6)
+# staged periods of the single-server kernel (`_settle`): per station its count and the sweep's cursor
+G_N, G_CUR, G_SEEN, NG = range(4)
+STAGED = 512  # periods staged per station between two settles
+SETTLE_EVERY = STAGED // 4  # parts: a part closes at most one period per station
 PRUNE = 2.0
 EXHAUSTED, PARTS_DONE = 5, 6
 INF = math.inf
@@ -64,13 +68,117 @@ def _dominator(j: int, a: float, b: float, lo: float, hi: float, champ: int, ope
 
 
 @njit(cache=True, nogil=True)
+def _settle(sa, sb, sl, keep, sg, t_safe, w0, w_end, p_sum, p_cnt, pr_line, per_st, per_a, per_b, ret) -> None:
+    """Decide the staged periods that end before the sweep point: keep those that are ever the momentary
+    bottleneck among the staged candidates, count the rest in p_sum/p_cnt only (`PrunedPeriods`).
+
+    The sweep is that of `twin.analytics.sweep.momentary` (same ties), run on each station's closed periods while
+    they are still in cache, and only up to `t_safe`, the earliest start of a period still open: every period that
+    starts before it has closed, so the momentary bottleneck there is final. Candidates are the closed periods
+    inside [w0, w_end] (others are kept and take no part). Leaving a candidate out only makes more periods look
+    like bottlenecks, never fewer, so what is left out is dominated, at every instant, by a kept period the
+    analysis window does not cut when it holds [P_LO, P_HI] (Roser, Nakano & Tanaka 2002 define the momentary
+    bottleneck; this is only a filter in front of it).
+    """
+    k = sa.shape[0]
+    for s in range(k):  # the newly staged: a candidate's length, or -1 (never the longest, never a beater)
+        for q in range(sg[s, G_SEEN], sg[s, G_N]):
+            a = sa[s, q]
+            b = sb[s, q]
+            sl[s, q] = b - a if a >= w0 and b <= w_end else -1.0
+            keep[s, q] = 0
+    x = pr_line[P_X]
+    lo_used = pr_line[P_LO]
+    hi_used = pr_line[P_HI]
+    while x < t_safe:
+        best = -1
+        best_p = -1
+        best_len = 0.0
+        for s in range(k):
+            n = sg[s, G_N]
+            q = sg[s, G_CUR]
+            while q < n and sa[s, q] <= x:
+                q += 1
+            sg[s, G_CUR] = q
+            p = q - 1
+            if p >= 0 and sb[s, p] > x and sl[s, p] > best_len:
+                best, best_p, best_len = s, p, sl[s, p]
+        if best < 0:  # nobody active: on to the next start
+            nx = t_safe
+            for s in range(k):
+                q = sg[s, G_CUR]
+                if q < sg[s, G_N] and sa[s, q] < nx:
+                    nx = sa[s, q]
+            x = nx
+            continue
+        # the first start before the best period's end of a period that beats it (as in `momentary`)
+        nx = sb[best, best_p]
+        for s in range(k):
+            n = sg[s, G_N]
+            q = sg[s, G_CUR]
+            if s < best:
+                while q < n and sa[s, q] < nx and sl[s, q] < best_len:
+                    q += 1
+            else:
+                while q < n and sa[s, q] < nx and sl[s, q] <= best_len:
+                    q += 1
+            if q < n and sa[s, q] < nx:
+                nx = sa[s, q]
+        if keep[best, best_p] == 0:
+            keep[best, best_p] = 1
+            lo_used = min(lo_used, sa[best, best_p])
+            hi_used = max(hi_used, sb[best, best_p])
+        # past t_safe a period not yet closed might beat it: stop there, the next settle goes on
+        x = nx if nx < t_safe else t_safe
+    pr_line[P_X] = x
+    pr_line[P_LO] = lo_used
+    pr_line[P_HI] = hi_used
+    # Periods ending by x are decided. A station whose staging could fill before the next settle gives up the
+    # rest, kept (staging stays O(stations); only pruning suffers, on lines where a period stays open long).
+    limit = sa.shape[1] - SETTLE_EVERY - 1
+    for s in range(k):
+        n = sg[s, G_N]
+        m = 0
+        while m < n and sb[s, m] <= x:
+            m += 1
+        if n - m > limit:
+            m = n
+        kn = ret[R_NPER]
+        for q in range(m):
+            a = sa[s, q]
+            b = sb[s, q]
+            if keep[s, q] == 0 and sl[s, q] >= 0.0 and b <= x:
+                if b > a:  # an empty period is none once clipped to the window
+                    p_sum[s] += b - a
+                    p_cnt[s] += 1.0
+            else:
+                per_st[kn] = s
+                per_a[kn] = a
+                per_b[kn] = b
+                kn += 1
+        ret[R_NPER] = kn
+        rest = n - m
+        if m > 0:
+            for q in range(rest):
+                sa[s, q] = sa[s, q + m]
+                sb[s, q] = sb[s, q + m]
+                sl[s, q] = sl[s, q + m]
+                keep[s, q] = keep[s, q + m]
+        sg[s, G_N] = rest
+        sg[s, G_SEEN] = rest
+        sg[s, G_CUR] = max(sg[s, G_CUR] - m, 0)
+
+
+@njit(cache=True, nogil=True)
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week, period,
-                   per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
+                   per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
     in flat local arrays: the same operations, in the same order, fewer of them.
 
     `per_a` (periods) and `ex_t` (exits) are None when not recorded: numba then compiles a version without that
     code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be.
+    Pruned, a closed period is only staged for its station (`sa`, `sb`): `_settle` decides them a few hundred
+    parts later, a station at a time, while they are still in cache.
     """
     k_st = sst.shape[0]
     width = d_proc.shape[0] // k_st
@@ -79,13 +187,9 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     prune = ctl[RECORD] == PRUNE
     p_sum = pr[:, P_SUM].copy()
     p_cnt = pr[:, P_COUNT].copy()
-    last_a = pr[:, P_LAST_A].copy()
-    last_b = pr[:, P_LAST_B].copy()
-    top = pr[:, P_TOP].copy()
-    champ = int(pr_line[P_CHAMP])
-    lo_used = pr_line[P_LO]
-    hi_used = pr_line[P_HI]
-    broken = pr_line[P_BROKEN] > 0
+    room = k_st * sa.shape[1]  # what a settle may write to the log at most
+    since = SETTLE_EVERY
+    stage_n = sg[:, G_N].copy()
     prev = sf[:, PREV].copy()
     work_acc = sf[:, S_WORK].copy()
     blocked = sf[:, S_BLOCKED].copy()
@@ -116,6 +220,22 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 code = GROW_EXITS
                 break
         if per_a is not None:
+            if prune and since >= SETTLE_EVERY:  # (a part stages at most one period per station)
+                if ret[R_NPER] + room > per_a.shape[0]:
+                    code = GROW_PERIODS
+                    break
+                sg[:, G_N] = stage_n
+                t_safe = INF  # every period starting before the earliest open one has closed
+                for q in range(k_st):
+                    if not is_open[q]:
+                        t_safe = -INF
+                    elif open_start[q] < t_safe:
+                        t_safe = open_start[q]
+                _settle(sa, sb, sl, keep, sg, t_safe, w0[0], w_end[0], p_sum, p_cnt, pr_line, per_st, per_a, per_b,
+                        ret)
+                stage_n[:] = sg[:, G_N]
+                since = 0
+            since += 1
             if ret[R_NPER] + k_st > per_a.shape[0]:
                 code = GROW_PERIODS
                 break
@@ -141,37 +261,29 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     work_acc[j] += hi - lo
             c = start + (end_w - start)
             completed = c < t_end or (c == t_end and inclusive)
-            if per_a is not None:
+            if per_a is not None and prune:
+                # The same as below without a branch (which half the parts mispredict): the period that ends
+                # when a part starts after a gap is written anyway, and counted only if it ended.
+                started = start < t_end or (start == t_end and inclusive)
+                fresh = started & (start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0))
+                g = stage_n[j]
+                sa[j, g] = open_start[j]
+                sb[j, g] = pend[j]
+                stage_n[j] = g + (1 if fresh & (is_open[j] != 0) else 0)
+                open_start[j] = start if fresh else open_start[j]
+                is_open[j] = 1 if started else is_open[j]
+                active[j] = 0 if completed else (1 if started else active[j])
+                pend[j] = end_w if completed else pend[j]
+            elif per_a is not None:
                 if start < t_end or (start == t_end and inclusive):
                     active[j] = 1
                     if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
                         if is_open[j]:
-                            a = open_start[j]
-                            b = pend[j]
-                            keep = True
-                            if prune:
-                                broken = broken or b < top[j]  # it was credited with an end it did not reach
-                                top[j] = -INF
-                                q, qa, qb, live = _dominator(j, a, b, w0[j], w_end[j], champ, open_start, pend,
-                                                             is_open, last_a, last_b)
-                                last_a[j] = a
-                                last_b[j] = b
-                                champ = q if q >= 0 else j
-                                if q >= 0:
-                                    keep = False
-                                    if live and qb > top[q]:
-                                        top[q] = qb
-                                    lo_used = qa if qa < lo_used else lo_used
-                                    hi_used = qb if qb > hi_used else hi_used
-                                    if b > a:  # an empty period is none once clipped to the window
-                                        p_sum[j] += b - a
-                                        p_cnt[j] += 1.0
-                            if keep:
-                                k = ret[R_NPER]
-                                per_st[k] = j
-                                per_a[k] = a
-                                per_b[k] = b
-                                ret[R_NPER] = k + 1
+                            k = ret[R_NPER]
+                            per_st[k] = j
+                            per_a[k] = open_start[j]
+                            per_b[k] = pend[j]
+                            ret[R_NPER] = k + 1
                         open_start[j] = start
                         is_open[j] = 1
                 if completed:
@@ -233,19 +345,14 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     sst[:, S_ACTIVE] = active
     pr[:, P_SUM] = p_sum
     pr[:, P_COUNT] = p_cnt
-    pr[:, P_LAST_A] = last_a
-    pr[:, P_LAST_B] = last_b
-    pr[:, P_TOP] = top
-    pr_line[P_CHAMP] = champ
-    pr_line[P_LO] = lo_used
-    pr_line[P_HI] = hi_used
-    pr_line[P_BROKEN] = 1.0 if broken else 0.0
+    sg[:, G_N] = stage_n
     ret[R_CODE] = code
 
 
 @njit(cache=True, nogil=True)
 def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
-               c_starts, c_ends, c_cum, week, period, always, per_st, per_a, per_b, ex_t, pr, pr_line) -> None:
+               c_starts, c_ends, c_cum, week, period, always, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl,
+               keep, sg) -> None:
     """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
 
     Column c of each station's row of `d_proc` is the processing time of part base + c.
@@ -255,16 +362,16 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
         if ctl[RECORD] > 0:
             if ctl[EXITS] > 0:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line)
+                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg)
             else:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, period, per_st, per_a, per_b, None, pr, pr_line)
+                               week, period, per_st, per_a, per_b, None, pr, pr_line, sa, sb, sl, keep, sg)
         elif ctl[EXITS] > 0:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           period, per_st, None, per_b, ex_t, pr, pr_line)
+                           period, per_st, None, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg)
         else:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           period, per_st, None, per_b, None, pr, pr_line)
+                           period, per_st, None, per_b, None, pr, pr_line, sa, sb, sl, keep, sg)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
