@@ -21,12 +21,13 @@ import numpy as np
 from twin.calendar import Calendar
 from twin.engine import flow_kernel as fk
 from twin.engine import flow_serial as fs
+from twin.engine import flow_supply as fsup
 from twin.engine import flow_transport as ft
 from twin.engine.flow_class import flow_problem
 from twin.engine.model import PrunedPeriods, ReplicationResult, RunConfig, Trace, state_shares
 from twin.errors import EngineError
 from twin.scenario import Scenario
-from twin.spec import StationSpec, names_of
+from twin.spec import InputSpec, StationSpec, names_of
 from twin.streams import BLOCK, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
@@ -96,6 +97,61 @@ class _PeriodLog:
         return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
 
 
+class _Supplies:
+    """The external suppliers of assembly inputs while the state arrays are built: their rows of `sup_i`/`sup_f`,
+    the input entries they split, and their streams (opened as `twin.engine.des_supply.Supply` opens them)."""
+
+    def __init__(self, sim: FlowSimulation, n_sup: int) -> None:
+        self.config = sim.config
+        self.count = 0
+        self.rows: list[list[int]] = []
+        self.places: list[int] = []
+        self.entries: dict[int, int] = {}  # input entry -> its code in `in_sup` (2 s local side, 2 s + 1 external)
+        sim.sdraws = {p: _Draws(max(n_sup, 1), _MIN_DRAWS) for p in (fsup.LEAD, fsup.SFAIL, fsup.SREPAIR)}
+        self.draws = sim.sdraws
+
+    def add(self, line: str, station: str, name: str, inp: InputSpec, j: int, local_row: int, ext_row: int,
+            local_entry: int, ext_entry: int) -> int:
+        """Register the supplier of one input; return its stock's places."""
+        ext = inp.external
+        assert ext is not None
+        cfg = self.config
+        s = self.count
+        self.count += 1
+        places = ext.stock if ext.stock is not None else (inp.stock if inp.stock is not None else inp.qty)
+        num, den = fsup.exact_share(ext.share)
+        row = [0] * fsup.NSI
+        row[fsup.SP_ENTRY], row[fsup.SP_LOCAL], row[fsup.SP_EXT] = ext_entry, local_row, ext_row
+        row[fsup.SP_NUM], row[fsup.SP_DEN], row[fsup.SP_HOFF] = num, den, sum(self.places)
+        key = f"{station}<-{name}"  # the streams of twin.engine.des_supply.Supply
+        self.draws[fsup.LEAD].sources[s] = (stream(cfg.seed, cfg.replication, line, key, "travel"),
+                                            unit_draw(ext.dist, ext.cv), ext.lead_s)
+        row[fsup.SP_L_LEN] = self.draws[fsup.LEAD].refill(s, 0, 0)
+        if cfg.failures and ext.mtbf_s is not None and ext.mttr_s is not None:
+            row[fsup.SP_DOWN] = 1
+            self.draws[fsup.SFAIL].sources[s] = (stream(cfg.seed, cfg.replication, line, key, "failure"),
+                                                 unit_draw(ext.ttf_dist, None), ext.mtbf_s)
+            self.draws[fsup.SREPAIR].sources[s] = (stream(cfg.seed, cfg.replication, line, key, "repair"),
+                                                   unit_draw(ext.ttr_dist, None), ext.mttr_s)
+            row[fsup.SP_F_LEN] = self.draws[fsup.SFAIL].refill(s, 0, 0)
+            row[fsup.SP_R_LEN] = self.draws[fsup.SREPAIR].refill(s, 0, 0)
+        self.rows.append(row)
+        self.places.append(places)
+        self.entries[local_entry] = 2 * s
+        self.entries[ext_entry] = 2 * s + 1
+        return places
+
+    def arrays(self, n_entries: int) -> dict[str, np.ndarray]:
+        in_sup = np.full(max(n_entries, 1), -1, dtype=np.int64)
+        for e, code in self.entries.items():
+            in_sup[e] = code
+        sp_t, sp_seq = fsup.empty_heap(self.places)
+        return dict(in_sup=in_sup, sup_i=np.array(self.rows, dtype=np.int64).reshape(-1, fsup.NSI),
+                    sup_f=np.zeros((self.count, fsup.NSF)), sp_t=sp_t, sp_seq=sp_seq,
+                    d_slead=self.draws[fsup.LEAD].values, d_sfail=self.draws[fsup.SFAIL].values,
+                    d_srep=self.draws[fsup.SREPAIR].values)
+
+
 @dataclass
 class _Measured:
     """What a kernel measured in one replication, per station and per line, before it becomes a result."""
@@ -149,9 +205,11 @@ class FlowSimulation:
         n = len(stations)
         n_tr = len(spec.transports)
         n_pool = sum(1 for t in spec.transports if len(names_of(t.source)) > 1)
-        # after the stations: a row per transport (the stock it fills), a row per dock shared by several lines
-        ist = np.zeros((n + n_tr + n_pool, fk.NI), dtype=np.int64)
-        fst = np.zeros((n + n_tr + n_pool, fk.NF))
+        n_sup = sum(1 for ln in spec.lines for st in ln.stations for inp in st.inputs if inp.external is not None)
+        # after the stations: a row per transport (the stock it fills), a row per dock shared by several lines, a
+        # row per external supplier's stock
+        ist = np.zeros((n + n_tr + n_pool + n_sup, fk.NI), dtype=np.int64)
+        fst = np.zeros((n + n_tr + n_pool + n_sup, fk.NF))
         fst[n:, fk.LAST_ADM] = -math.inf
         fst[n:, fk.LAST_FREED] = -math.inf
         self.calendars = [Calendar.from_spec(ln.calendar or spec.calendar) for ln in spec.lines]
@@ -204,7 +262,9 @@ class FlowSimulation:
                 if in_mix and pos == 0:
                     row[fk.MIX_SRC] = 1
         transports = self._transports(ist, lint, last_of, n)
-        # assembly inputs, in the order the SimPy engine builds its stocks
+        supplies = _Supplies(self, n_sup)
+        # assembly inputs, in the order the SimPy engine builds its stocks (each station's inputs, then the stocks
+        # of their external suppliers)
         for ln in spec.lines:
             in_mix = mix is not None and mix.line == ln.name
             for pos, st in enumerate(ln.stations):
@@ -226,10 +286,25 @@ class FlowSimulation:
                     in_prod.append(producer)
                     in_qty.append([v.bom.get(source, inp.qty) for v in variants] if in_mix else [inp.qty] * n_var)
                     self.feeds.append((producer, f"{source}->{ln.name}/{st.name}", stock))
+                for k, inp in enumerate(st.inputs):
+                    if inp.external is not None:
+                        local = int(ist[j, fk.IN_OFF]) + k
+                        row = n + n_tr + n_pool + supplies.count
+                        places = supplies.add(ln.name, st.name, names_of(inp.source)[0], inp, j, in_prod[local], row,
+                                              local, len(in_prod))
+                        ist[row, fk.OUT_KIND], ist[row, fk.CONSUMER], ist[row, fk.SLOTS] = fk.OUT_FEED, j, places
+                        ist[row, fk.DONE] = 1  # not a node of the sweep: the station runs its supplier's events
+                        ist[row, fk.N_ADM] = places  # full at the start (admitted at 0)
+                        fst[row, fk.AREA] = places * max(t_end - max(cfg.warmup_s, 0.0), 0.0)
+                        in_prod.append(row)
+                        in_qty.append(in_qty[local])
+                        self.feeds.append((row, f"{names_of(inp.source)[0]} (external)->{ln.name}/{st.name}", places))
+                ist[j, fk.N_SUP] = len(in_prod) - int(ist[j, fk.IN_OFF]) - len(st.inputs)
+                ist[j, fk.N_IN] = len(in_prod) - int(ist[j, fk.IN_OFF])
         # rings: each station's out-link holds its admission times and the times its places were freed
-        ar_off = np.zeros(n + n_tr + n_pool, dtype=np.int64)
+        ar_off = np.zeros(len(ist), dtype=np.int64)
         total = 0
-        for j in range(n + n_tr + n_pool):
+        for j in range(len(ist)):
             size = _pow2(int(ist[j, fk.SLOTS] + ist[j, fk.M]) + 2) if ist[j, fk.OUT_KIND] != fk.OUT_SINK else 1
             ar_off[j] = total
             ist[j, fk.AR_MASK] = ist[j, fk.FR_MASK] = size - 1
@@ -257,7 +332,7 @@ class FlowSimulation:
         ctl[fk.INCLUSIVE] = 1.0 if inclusive else 0.0
         ctl[fk.STOP_N] = stop_n
         ctl[fk.RECORD] = 1.0 if cfg.active_periods else 0.0
-        ctl[fk.N_EXTRA] = n_tr + n_pool
+        ctl[fk.N_EXTRA] = n_tr + n_pool + n_sup
         ret = np.zeros(fk.NRET, dtype=np.int64)
         mix_u, mix_cum, mix_pat = np.zeros(1), np.ones(1), np.zeros(1, dtype=np.int64)
         self.mix_source = None
@@ -296,6 +371,7 @@ class FlowSimulation:
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
             daily=np.zeros((len(spec.lines), int(t_end // 86_400.0) + 1 if math.isfinite(t_end) else 1), dtype=np.int64),
             d_lead=self.tdraws[fk.TRAVEL].values, d_back=self.tdraws[fk.BACK].values, **transports,
+            **supplies.arrays(len(in_prod)),
         )
 
     def _transports(self, ist: np.ndarray, lint: np.ndarray, last_of: dict[str, int], n: int
@@ -408,6 +484,8 @@ class FlowSimulation:
         pos_cols = {fk.PROC: (fk.P_POS, fk.P_LEN), fk.FAIL: (fk.F_POS, fk.F_LEN),
                     fk.REPAIR: (fk.R_POS, fk.R_LEN), fk.SCRAP: (fk.S_POS, fk.S_LEN)}
         tr_cols = {fk.TRAVEL: (ft.TR_L_POS, ft.TR_L_LEN), fk.BACK: (ft.TR_B_POS, ft.TR_B_LEN)}
+        fsup_cols = {fsup.LEAD: (fsup.SP_L_POS, fsup.SP_L_LEN), fsup.SFAIL: (fsup.SP_F_POS, fsup.SP_F_LEN),
+                     fsup.SREPAIR: (fsup.SP_R_POS, fsup.SP_R_LEN)}
         while True:
             self._check_cancel()
             fk.run_kernel(**a)
@@ -426,6 +504,12 @@ class FlowSimulation:
                 for p, (pcol, lcol) in tr_cols.items():  # both, so that neither asks again at once
                     tst[i, lcol] = self.tdraws[p].refill(i, int(tst[i, pcol]), int(tst[i, lcol]))
                     tst[i, pcol] = 0
+            elif code == fk.REFILL and int(ret[fk.R_PURPOSE]) in fsup_cols:
+                s, purpose = int(ret[fk.R_STATION]), int(ret[fk.R_PURPOSE])
+                pc, lc = fsup_cols[purpose]
+                sup_i = a["sup_i"]
+                sup_i[s, lc] = self.sdraws[purpose].refill(s, int(sup_i[s, pc]), int(sup_i[s, lc]))
+                sup_i[s, pc] = 0
             elif code == fk.REFILL:
                 j, purpose = int(ret[fk.R_STATION]), int(ret[fk.R_PURPOSE])
                 pc, lc = pos_cols[purpose]
@@ -636,7 +720,8 @@ class FlowSimulation:
             first = bool(ist[j, fk.FIRST])
             in_off = int(ist[j, fk.IN_OFF])
             main = float(fst[j, fk.SB_MAIN])
-            feeds = a["in_sb"][in_off:in_off + st.inputs.__len__()].copy()
+            n_in = int(ist[j, fk.N_IN])  # its inputs, then its suppliers' stocks
+            feeds = a["in_sb"][in_off:in_off + n_in].copy()
             idle = int(ist[j, fk.IDLE_CNT])
             if idle > 0:
                 cal = self.calendars[li]
@@ -655,14 +740,16 @@ class FlowSimulation:
                         v = int(a["ar_var"][slot]) if present else 0
                 if not present:
                     main += span
-                for q in range(len(st.inputs)):
+                for q in range(n_in):
                     p = int(a["in_prod"][in_off + q])
                     have = int(a["in_arr"][in_off + q]) - int(ist[p, fk.N_FREED])
-                    if have < int(a["in_qty"][(in_off + q) * n_var + v]):
+                    if have < fsup.need(ist, a["in_prod"], a["in_qty"], a["in_sup"], a["sup_i"], in_off + q, v, n_var):
                         feeds[q] += span
             row = {} if first else {"upstream": main}
-            for inp, value in zip(st.inputs, feeds):
-                row["+".join(names_of(inp.source))] = float(value)
+            names = ["+".join(names_of(inp.source)) for inp in st.inputs]
+            names += [f"{'+'.join(names_of(inp.source))} (external)" for inp in st.inputs if inp.external is not None]
+            for name, value in zip(names, feeds):
+                row[name] = float(value)
             out.append(row)
         return out
 

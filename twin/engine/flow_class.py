@@ -20,8 +20,6 @@ def flow_problem(scenario: Scenario, config: RunConfig | None = None) -> str | N
             if st.kind == "conveyor":
                 return f"paced conveyors ({line.name}/{st.name})"
             for inp in st.inputs:
-                if inp.external is not None:
-                    return f"external sources ({'+'.join(names_of(inp.source))} -> {line.name}/{st.name})"
                 sources = names_of(inp.source)
                 if len(sources) > 1:
                     return f"a stock fed by several lines ({'+'.join(sources)} -> {line.name}/{st.name})"

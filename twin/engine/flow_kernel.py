@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
+from twin.engine import flow_supply as fsup
 from twin.engine import flow_transport as ft
 
 INF = math.inf
@@ -39,7 +40,7 @@ M, SOFF, SLOTS, LAST, FIRST, LINE, AR_OFF, AR_MASK, FR_OFF, FR_MASK = range(10)
 N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, DONE = range(10, 20)
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
-MIX_SRC, KIT, POOLED, DEFER, NI = range(38, 43)
+MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP, NI = range(38, 46)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
@@ -202,7 +203,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
                per_st, per_a, per_b, ex_line, ex_t, daily,
-               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod) -> None:
+               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod,
+               in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
     something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
     n_tr = tst.shape[0]
@@ -321,7 +323,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             ts = INF
                     for k in range(n_in):
                         p = in_prod[in_off + k]
-                        qty = in_qty[(in_off + k) * n_var + v]
+                        qty = fsup.need(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v, n_var)
                         if qty == 0:  # this variant takes nothing from this input
                             continue
                         need = ist[p, N_FREED] + qty
@@ -361,7 +363,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         while got < ist[p, N_ADM] and ar_t[ist[p, AR_OFF] + ((got + 1) & ist[p, AR_MASK])] <= fst[j, LAST_EV]:
                             got += 1
                         in_arr[in_off + k] = got
-                        if got - ist[p, N_FREED] < in_qty[(in_off + k) * n_var + v_kit]:
+                        if got - ist[p, N_FREED] < fsup.need(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v_kit,
+                                                             n_var):
                             if got < ist[p, N_ADM]:
                                 a = ar_t[ist[p, AR_OFF] + ((got + 1) & ist[p, AR_MASK])]
                                 tr = a if a < tr else tr
@@ -369,8 +372,15 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                 r_unknown = True
                                 a = fst[p, LAST_ADM]
                                 lb_r = a if a < lb_r else lb_r
+                # -- the next unit of an external supplier arriving (twin.engine.flow_supply)
+                te = INF
+                te_seq = 0
+                te_sup = -1
+                if ist[j, N_SUP] > 0:
+                    te, te_seq, te_sup = fsup.next_arrival(ist, in_sup, sup_i, sp_t, sp_seq, j)
                 t = min(tc, ta, ts)
                 t = tr if tr < t else t
+                t = te if te < t else t
                 if (a_unknown and lb_a <= t) or (s_unknown and lb_s <= t) or (r_unknown and lb_r <= t):
                     all_done = False
                     nxt = t
@@ -399,7 +409,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                 fst[j, SB_MAIN] += span
                             for k in range(n_in):
                                 p = in_prod[in_off + k]
-                                if in_arr[in_off + k] - ist[p, N_FREED] < in_qty[(in_off + k) * n_var + v_kit]:
+                                if in_arr[in_off + k] - ist[p, N_FREED] < fsup.need(ist, in_prod, in_qty, in_sup, sup_i,
+                                                                                    in_off + k, v_kit, n_var):
                                     in_sb[in_off + k] += span
                     fst[j, LAST_EV] = t
                 do_admit = False
@@ -409,11 +420,29 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                and srv_c[soff + blk_srv[soff + ist[j, BLK_HEAD]]] == t)
                 if t != fst[j, DEFER_T]:
                     ist[j, DEFER] = 0
+                    ist[j, WOKEN] = 0
+                    ist[j, GO] = 0
+                # a station's own completions and its suppliers' arrivals of an instant go in the order of the
+                # starts that made them; a server that found its kit whole at its completion starts first
+                x_now = False
+                completed = False
+                if ist[j, N_SUP] > 0:
+                    if ist[j, GO] == 1 and ts == t:
+                        tc = INF
+                    elif te == t and ta != t and (tc != t or te_seq <= srv_seq[soff + heap[soff]]):
+                        x_now = True
                 # At one instant a blocked part given a place goes in before the parts finishing then (the SimPy
                 # engine admits it when the place is freed), but its server goes on after theirs (it is resumed
                 # by an event made later than their completions): its server waits at the end of the free queue.
                 defer = False
-                if ta == t and tc == t and not own_instant:
+                if x_now:
+                    # ---------------------------------------------------------------- a supplier's unit arrives
+                    v1 = v if first or a_main < t else 0
+                    if ist[j, IDLE_CNT] > ist[j, DEFER] and fsup.short_of(ist, in_prod, in_qty, in_sup, sup_i, te_sup,
+                                                                           sup_i[te_sup, fsup.SP_ENTRY], v1, n_var):
+                        fsup.wake(ist, fst, idle_srv, idle_t, j, soff, m, t)
+                    fsup.arrive(ist, fst, ctl, ar_t, sup_i, sp_t, sp_seq, te_sup, t, warm)
+                elif ta == t and (tc == t or te == t) and not own_instant:
                     defer = True
                     do_admit = True
                 elif tc == t and not own_instant:
@@ -465,12 +494,18 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                         if not first:
                             _freed(ist, fst, fr_t, j - 1, t)
-                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, ist[j, DEFER])
+                        before = ist[j, DEFER]
+                        if ist[j, N_SUP] > 0:
+                            before = fsup.first_in_line(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j,
+                                                        v if first or a_main < t else 0, first or a_main < t,
+                                                        n_var, t)
+                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, before)
                     else:
                         k = (ist[j, BLK_HEAD] + ist[j, BLK_CNT]) % m
                         blk_srv[soff + k] = s
                         ist[j, BLK_CNT] += 1
                         do_admit = admit_now
+                        completed = True
                 elif ta == t:
                     do_admit = True
                 elif ts == t:
@@ -486,6 +521,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if ist[j, HAS_SCALES]:
                         work = work * scales[j * n_var + v]
                     has_fail = ist[j, HAS_FAIL] == 1
+                    if ist[j, N_SUP] > 0 and not fsup.check_draws(ist, in_prod, in_qty, in_sup, sup_i, sup_f, d_sfail,
+                                                                  d_srep, ret, j, v, n_var, t):
+                        return
                     if has_fail:  # check that the draws this part needs are there before touching anything
                         left = srv_ttf[soff + s]
                         rest = work
@@ -511,6 +549,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if record and ret[R_NPER] >= per_a.shape[0]:
                         ret[R_CODE] = GROW_PERIODS
                         return
+                    if ist[j, N_SUP] > 0:
+                        fsup.took_head(ist, j)
                     ist[j, IDLE_HEAD] = (ist[j, IDLE_HEAD] + 1) % m
                     ist[j, IDLE_CNT] -= 1
                     ist[j, P_POS] = pp + 1
@@ -528,9 +568,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         fst[up, AREA] -= _tail(t_end, t, warm)
                     for k in range(n_in):  # take the kit: its places in the stocks are free at once
                         p = in_prod[in_off + k]
-                        for q in range(in_qty[(in_off + k) * n_var + v]):
+                        code = in_sup[in_off + k]  # an external unit taken is re-ordered at once
+                        for q in range(fsup.take_count(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v, n_var)):
                             fst[p, AREA] -= _tail(t_end, t, warm)
                             _freed(ist, fst, fr_t, p, t)
+                            if code >= 0 and code & 1:
+                                fsup.reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, code >> 1, t, n_s)
                     sw = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
                     total = work
                     hit = False
@@ -613,12 +656,17 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
                     if not first:
                         _freed(ist, fst, fr_t, j - 1, t)
-                    if defer:
-                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, 0)
+                    if defer:  # (behind the resumed servers, ahead of those woken by a supplier's arrival)
+                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, ist[j, WOKEN])
                         ist[j, DEFER] += 1
                         fst[j, DEFER_T] = t
                     else:
-                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, ist[j, DEFER])
+                        before = ist[j, DEFER]
+                        if completed and ist[j, N_SUP] > 0:
+                            before = fsup.first_in_line(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j,
+                                                        v if first or a_main < t else 0, first or a_main < t,
+                                                        n_var, t)
+                        _idle(ist, idle_srv, idle_t, j, soff, m, s, t, before)
                 progress = True
                 changed = True
             if ctl[T_END] != t_end_seen:  # the run ends earlier now: everyone may be done
