@@ -427,17 +427,27 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 x_now = False
                 completed = False
                 if ist[j, N_SUP] > 0:
+                    # whether the part came before t (what a server looking at its kit in the middle of the
+                    # instant sees): known once the upstream station cannot admit another part before t
+                    present1 = first or a_main < t
+                    main_det = (first or main_here or ist[j - 1, DONE] == 1 or fst[j - 1, LAST_ADM] >= t)
                     if ist[j, GO] == 1 and ts == t:
                         tc = INF
                     elif te == t and ta != t and (tc != t or te_seq <= srv_seq[soff + heap[soff]]):
                         x_now = True
+                    if (x_now and not main_det) or (not x_now and tc == t and ta != t and not fsup.kit_known(
+                            ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j, v if present1 else 0, main_det,
+                            present1, n_var, t)):
+                        all_done = False
+                        changed = _publish(ist, fst, in_prod, j, t) or changed
+                        break
                 # At one instant a blocked part given a place goes in before the parts finishing then (the SimPy
                 # engine admits it when the place is freed), but its server goes on after theirs (it is resumed
                 # by an event made later than their completions): its server waits at the end of the free queue.
                 defer = False
                 if x_now:
                     # ---------------------------------------------------------------- a supplier's unit arrives
-                    v1 = v if first or a_main < t else 0
+                    v1 = v if present1 else 0
                     if ist[j, IDLE_CNT] > ist[j, DEFER] and fsup.short_of(ist, in_prod, in_qty, in_sup, sup_i, te_sup,
                                                                            sup_i[te_sup, fsup.SP_ENTRY], v1, n_var):
                         fsup.wake(ist, fst, idle_srv, idle_t, j, soff, m, t)
@@ -497,8 +507,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         before = ist[j, DEFER]
                         if ist[j, N_SUP] > 0:
                             before = fsup.first_in_line(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j,
-                                                        v if first or a_main < t else 0, first or a_main < t,
-                                                        n_var, t)
+                                                        v if present1 else 0, present1, n_var, t)
                         _idle(ist, idle_srv, idle_t, j, soff, m, s, t, before)
                     else:
                         k = (ist[j, BLK_HEAD] + ist[j, BLK_CNT]) % m
@@ -664,8 +673,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         before = ist[j, DEFER]
                         if completed and ist[j, N_SUP] > 0:
                             before = fsup.first_in_line(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j,
-                                                        v if first or a_main < t else 0, first or a_main < t,
-                                                        n_var, t)
+                                                        v if present1 else 0, present1, n_var, t)
                         _idle(ist, idle_srv, idle_t, j, soff, m, s, t, before)
                 progress = True
                 changed = True

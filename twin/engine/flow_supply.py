@@ -223,6 +223,27 @@ def kit_now(ist, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, present: 
 
 
 @njit(cache=True)
+def kit_known(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, main_det: bool, present: bool,
+              n_var: int, t: float) -> bool:
+    """Whether `kit_now` can tell yet: the part is known to have come before t or not (`main_det`), and so is
+    each local unit the kit needs (its producer is done, or its next admission is known not to come before t)."""
+    if not main_det:
+        return False
+    if not present:
+        return True
+    off = ist[j, fk.IN_OFF]
+    for e in range(off, off + ist[j, fk.N_IN]):
+        code = in_sup[e]
+        if code >= 0 and code & 1:
+            continue
+        q = need(ist, in_prod, in_qty, in_sup, sup_i, e, v, n_var)
+        p = in_prod[e]
+        if q > 0 and ist[p, fk.N_ADM] < ist[p, fk.N_FREED] + q and ist[p, fk.DONE] == 0 and fst[p, fk.LAST_ADM] < t:
+            return False
+    return True
+
+
+@njit(cache=True)
 def short_of(ist, in_prod, in_qty, in_sup, sup_i, s: int, e_ext: int, v: int, n_var: int) -> bool:
     """Whether the waiting kit (variant v) lacks units of supplier s's stock: its waiting servers watch it."""
     q = need(ist, in_prod, in_qty, in_sup, sup_i, e_ext, v, n_var)
