@@ -290,9 +290,10 @@ def test_shares_over_one_are_refused_naming_the_base() -> None:
 def test_the_flow_engine_refuses_each_new_kind_by_name() -> None:
     assert flow_problem(serial({"name": "feed", "cycle_s": 10.0}, furnace())) == "batch stations (L/oven)"
     assert flow_problem(chain_line(5.0)) == "paced conveyors (L/chain)"
-    assert flow_problem(supplied(0.4)) == "external sources (E -> A/a)"
-    res = twin.run(supplied(0.4), hours=1, warmup_hours=0, reps=1)  # auto takes the SimPy engine
-    assert res.engine == "des"
+    res = twin.run(serial({"name": "feed", "cycle_s": 10.0}, furnace()), hours=1, warmup_hours=0, reps=1)
+    assert res.engine == "des"  # auto takes the SimPy engine
+    assert flow_problem(supplied(0.4)) is None  # external sources are in the class (tests/test_flow_supply.py)
+    assert twin.run(supplied(0.4), hours=1, warmup_hours=0, reps=1).engine == "flow"
 
 
 # ----------------------------------------------------------------------------------------------- bad input
