@@ -426,6 +426,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 # starts that made them; a server that found its kit whole at its completion starts first
                 x_now = False
                 completed = False
+                present1 = True
+                main_det = True
                 if ist[j, N_SUP] > 0:
                     # whether the part came before t (what a server looking at its kit in the middle of the
                     # instant sees): known once the upstream station cannot admit another part before t
