@@ -181,6 +181,16 @@ def test_jinhua_with_suppliers_on_its_truck_fed_inputs_gives_the_same_sample_pat
     assert flow.starved_by[marriage]["edrive-truck (external)"] > 0.0
 
 
+def test_jinhua_2025_is_in_the_class_and_gives_the_same_sample_path() -> None:
+    # second sources on the e-drives, range extenders and wheels, a yearly plan: a year takes ~12 s on the flow engine
+    sc = twin.load("jinhua-2025")
+    assert flow_problem(sc) is None
+    flow, des = both(sc, RunConfig(horizon_s=48 * 3600.0, warmup_s=12 * 3600.0, seed=sc.seed, replication=1))
+    assert_same(flow, des)
+    assert_same_vehicles(flow, des)
+    assert_same_starved_by(flow, des)
+
+
 def test_a_long_run_needs_refills_of_the_suppliers_draws() -> None:
     # share 1 with a stoppage a minute: more lead, failure and repair draws than the flow engine holds at once
     sc = supplied(1.0, mtbf_s=60.0, mttr_s=5.0)
