@@ -21,7 +21,12 @@ Tie order at one instant t (the SimPy engine's phases): the station's completion
 sequence order; a server that completes then and finds a whole kit takes it at once (`GO`), ahead of servers that
 were waiting; an arrival on a stock the waiting kit is short of wakes the waiting servers, which look again after
 the servers resumed at t by a freed place downstream (`DEFER`, made before) and in their old order (`WOKEN`); then
-come the arrivals from feeder lines and transports, first come first served as before.
+come the arrivals from feeder lines and transports, first come first served as before. (The SimPy engine wakes
+the servers watching the stock that received a unit; the kernel takes all waiting servers to watch the stocks the
+waiting kit is short of now, which holds since they all wait for the same kit: every arrival on what one of them
+was short of made it look again.) A server that completes in the middle of the instant looks at its kit only once
+the station knows whether its part and its local units came before t (it stalls otherwise, as for a neighbour's
+time).
 
 numba caches `run_kernel` by its own file only: after editing this module, clear `twin/engine/__pycache__/*.nb?`.
 """
