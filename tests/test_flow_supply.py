@@ -182,7 +182,7 @@ def test_jinhua_with_suppliers_on_its_truck_fed_inputs_gives_the_same_sample_pat
 
 
 def test_jinhua_2025_is_in_the_class_and_gives_the_same_sample_path() -> None:
-    # second sources on the e-drives, range extenders and wheels, a yearly plan: a year takes ~12 s on the flow engine
+    # second sources on the e-drives, range extenders and wheels, a yearly plan: a year takes ~15 s on the flow engine
     sc = twin.load("jinhua-2025")
     assert flow_problem(sc) is None
     flow, des = both(sc, RunConfig(horizon_s=48 * 3600.0, warmup_s=12 * 3600.0, seed=sc.seed, replication=1))
