@@ -184,9 +184,11 @@ def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> 
     ends = np.concatenate([np.asarray(b, dtype=float) for b in periods.end]) if k else np.zeros(0)
     piece_a, piece_b, piece_s, piece_i = momentary(starts, ends, offsets)
     sole, shifting = sole_and_shifting(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an empty window has no shares: NaN, not a warning
+        sole_share, shifting_share = sole / length, shifting / length
     return ShiftingBottleneck(
-        sole=sole / length,
-        shifting=shifting / length,
+        sole=sole_share,
+        shifting=shifting_share,
         window_s=length,
         timeline_start=piece_a,
         timeline_end=piece_b,
