@@ -78,6 +78,16 @@ def test_the_changes_for_a_short_feeder() -> None:
     assert added.spec.transports[0].source == ["F", "F-2"]
 
 
+def test_keep_calendar_proposes_capacity_not_working_time() -> None:
+    sc = twin.load(LINES / "jinhua.toml")
+    shop = next(c for c in constraints(sc, 1_000_000) if c.name == "assembly")
+    assert [ch.kind for ch in changes_for(sc, shop)] == ["shift", "capacity"]  # 7 days; then more places
+    assert [ch.kind for ch in changes_for(sc, shop, keep_calendar=True)] == ["capacity"]
+    wheel = next(c for c in constraints(sc, 1_000_000) if c.name == "wheel")  # a line with its own calendar
+    assert "shift" in [ch.kind for ch in changes_for(sc, wheel)]
+    assert "shift" not in [ch.kind for ch in changes_for(sc, wheel, keep_calendar=True)]
+
+
 def test_the_path_reaches_a_target_known_exactly() -> None:
     # F alone passes 40 an hour, A 60: a second F line lifts the network to A's 60 an hour (525,600 a year)
     sc = twin.from_dict(network())

@@ -467,6 +467,7 @@ def study(
     scenario: ScenarioArg,
     target: Annotated[str, typer.Option(help="throughput to reach: e.g. 1000000/year, 120/hour, 3000/day")],
     prefer: Annotated[str, typer.Option(help="for a short feeder line: local (add lines first) or external (raise the second-source share first)")] = "local",
+    keep_calendar: Annotated[bool, typer.Option("--keep-calendar", help="propose no change of shifts or working days: find capacity, not working time")] = False,
     hours: HoursOpt = None,
     warmup_hours: WarmupOpt = None,
     reps: RepsOpt = None,
@@ -496,7 +497,8 @@ def study(
         if not quiet:
             console.print(f"[dim]simulating: {escape(stage)}[/dim]")
 
-    result = run_study(sc, the_plan, per_year, prefer=prefer, workers=workers, progress=show)
+    result = run_study(sc, the_plan, per_year, prefer=prefer, keep_calendar=keep_calendar, workers=workers,
+                       progress=show)
     if not quiet:
         _print_study(console, result, why)
     if out is not None:

@@ -456,7 +456,7 @@ def _kanban_change(sc: Scenario, c: Constraint) -> Change | None:
     return None
 
 
-def changes_for(sc: Scenario, c: Constraint, prefer: str = "local") -> list[Change]:
+def changes_for(sc: Scenario, c: Constraint, prefer: str = "local", keep_calendar: bool = False) -> list[Change]:
     """The concrete changes that lift a constraint, the preferred first."""
     out: list[Change | None] = []
     if c.kind == "transport":
@@ -466,11 +466,12 @@ def changes_for(sc: Scenario, c: Constraint, prefer: str = "local") -> list[Chan
     else:
         product = names_of(sc.spec.scenario.product) if sc.spec.scenario.product else [sc.spec.lines[-1].name]
         if c.name in product:
-            out.extend(_shift_changes(sc, c))
+            out.extend([] if keep_calendar else _shift_changes(sc, c))
             out.append(_capacity_change(sc, c))
         else:
             members = _members(sc, c.name)
-            own = [] if len(members) > 1 or sc.spec.line(members[0]).calendar is None else _shift_changes(sc, c)
+            own = ([] if keep_calendar or len(members) > 1 or sc.spec.line(members[0]).calendar is None
+                   else _shift_changes(sc, c))
             local = [_line_change(sc, c), *own, _capacity_change(sc, c)]
             external = [_source_change(sc, c)]
             out.extend(local + external if prefer == "local" else external + local)
@@ -488,12 +489,14 @@ def study(
     target_per_year: float,
     *,
     prefer: str = "local",
+    keep_calendar: bool = False,
     max_options: int = 6,
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> Study:
     """The constraints at the target, each binding one's changes simulated alone (for the `max_options` most
-    binding resources), and a path of changes until the target is reached."""
+    binding resources), and a path of changes until the target is reached. `keep_calendar`: no change of shifts
+    or working days — the path must find capacity, not working time."""
     if prefer not in PREFERENCES:
         raise ValueError(f"prefer must be one of {PREFERENCES}, got {prefer!r}")
 
@@ -507,7 +510,7 @@ def study(
     binding = ([c for c in ranked if c.ratio > 1.0] or ranked[:1])[:max_options]
     options = []
     for c in binding:
-        for ch in changes_for(scenario, c, prefer):
+        for ch in changes_for(scenario, c, prefer, keep_calendar):
             say(ch.label)
             got = _per_year(run_plan(ch.scenario, plan, workers=workers))
             options.append(Outcome(ch.label, ch.kind, Estimate.of(got), Estimate.of(got - base)))
@@ -526,7 +529,7 @@ def study(
             ranked_now = constraints(current, aim)
         pick = None
         for c in ranked_now:
-            for ch in changes_for(current, c, prefer):
+            for ch in changes_for(current, c, prefer, keep_calendar):
                 if ch.label not in tried:
                     pick = (c, ch)
                     break
