@@ -40,6 +40,17 @@ def both(sc: twin.Scenario, cfg: RunConfig) -> tuple[ReplicationResult, Replicat
     return flow, des
 
 
+def both_on_network(data: dict[str, Any], rep: int, parts: int | None, periods: bool
+                    ) -> tuple[ReplicationResult, ReplicationResult]:
+    """A random network (in the flow engine's class) for 4 h on both engines: half an hour of warm-up unless the
+    run ends after `parts` parts."""
+    sc = twin.from_dict(data)
+    assert flow_problem(sc) is None
+    cfg = RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0 if parts is None else 0.0, seed=sc.seed,
+                    replication=rep, stop_after_parts=parts, active_periods=periods)
+    return both(sc, cfg)
+
+
 def assert_same(flow: ReplicationResult, des: ReplicationResult) -> None:
     assert flow.trace is not None and des.trace is not None
     for line in range(len(des.line_names)):  # each line's departures (lines leaving at one instant: any order)
@@ -260,11 +271,7 @@ def random_networks(draw: Any) -> dict[str, Any]:
 @given(random_networks(), st.integers(0, 2), st.sampled_from([None, None, 40]), st.booleans())
 def test_random_assembly_networks_give_the_same_sample_path(data: dict[str, Any], rep: int, parts: int | None,
                                                             periods: bool) -> None:
-    sc = twin.from_dict(data)
-    assert flow_problem(sc) is None
-    cfg = RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0 if parts is None else 0.0, seed=sc.seed,
-                    replication=rep, stop_after_parts=parts, active_periods=periods)
-    flow, des = both(sc, cfg)
+    flow, des = both_on_network(data, rep, parts, periods)
     assert_same(flow, des)
     assert flow.line_terminal == des.line_terminal
     assert_same_starved_by(flow, des)

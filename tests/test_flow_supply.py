@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twin
-from tests.test_flow import assert_same, assert_same_starved_by, both, random_networks
+from tests.test_flow import assert_same, assert_same_starved_by, both, both_on_network, random_networks
 from tests.test_flow_transport import assert_same_vehicles, networks_with_transports
 from tests.test_primitives import supplied
 from twin.engine.flow import flow_problem
@@ -120,11 +120,7 @@ def tied_networks(draw: Any) -> dict[str, Any]:
 
 
 def compare(data: dict[str, Any], rep: int, parts: int | None, periods: bool) -> None:
-    sc = twin.from_dict(data)
-    assert flow_problem(sc) is None
-    cfg = RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0 if parts is None else 0.0, seed=sc.seed,
-                    replication=rep, stop_after_parts=parts, active_periods=periods)
-    flow, des = both(sc, cfg)
+    flow, des = both_on_network(data, rep, parts, periods)
     assert_same(flow, des)
     assert_same_starved_by(flow, des)
     assert_same_vehicles(flow, des)

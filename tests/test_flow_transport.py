@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twin
-from tests.test_flow import assert_same, assert_same_starved_by, both, random_networks
+from tests.test_flow import assert_same, assert_same_starved_by, both, both_on_network, random_networks
 from twin.engine.flow import flow_problem
 from twin.engine.model import ReplicationResult, RunConfig
 
@@ -63,11 +63,7 @@ def networks_with_transports(draw: Any) -> dict[str, Any]:
 @given(networks_with_transports(), st.integers(0, 2), st.sampled_from([None, None, 40]), st.booleans())
 def test_random_networks_with_transports_give_the_same_sample_path(data: dict[str, Any], rep: int,
                                                                   parts: int | None, periods: bool) -> None:
-    sc = twin.from_dict(data)
-    assert flow_problem(sc) is None
-    cfg = RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0 if parts is None else 0.0, seed=sc.seed,
-                    replication=rep, stop_after_parts=parts, active_periods=periods)
-    flow, des = both(sc, cfg)
+    flow, des = both_on_network(data, rep, parts, periods)
     assert_same(flow, des)
     assert flow.transport_names == des.transport_names
     assert_same_vehicles(flow, des)

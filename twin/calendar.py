@@ -17,14 +17,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 
-from twin.spec import MONTH_DAYS, BreakSpec, CalendarSpec, ShiftSpec
+from twin.spec import BreakSpec, CalendarSpec, ShiftSpec, year_days
 from twin.validate import clock_seconds
 
 DAY_S = 86_400.0
 WEEK_S = 7 * DAY_S
 YEAR_S = 365 * DAY_S
 HOURS_PER_YEAR = YEAR_S / 3600.0
-MONTH_STARTS_S = tuple(sum(MONTH_DAYS[:m]) * DAY_S for m in range(13))  # 13 bounds: Jan 1 ... Dec 31 24:00
 
 
 class Calendar:
@@ -69,12 +68,9 @@ class Calendar:
         patterns: dict[int, list[tuple[float, float]]] = {}
         day_pattern = [-1] * 365  # -1: the calendar's own pattern; i: periods[i]'s
         for i, period in enumerate(spec.periods):
-            if period.months is not None:
-                first = round(MONTH_STARTS_S[period.months[0] - 1] / DAY_S)
-                last = round(MONTH_STARTS_S[period.months[1]] / DAY_S) - 1
-            else:
-                assert period.days is not None
-                first, last = period.days[0] - 1, period.days[1] - 1
+            span = period.months if period.months is not None else period.days
+            assert span is not None
+            first, last = year_days("months" if period.months is not None else "days", span)
             for day in range(first, last + 1):
                 day_pattern[day] = i
         patterns[-1] = _week(spec.shifts, spec.breaks, spec.days_per_week)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from twin.calendar import YEAR_S, Calendar
 from twin.scenario import Scenario
-from twin.spec import ExternalSpec, LineSpec, StationSpec, TransportSpec, names_of
+from twin.spec import ExternalSpec, LineSpec, StationSpec, TransportSpec
 
 
 def availability(st: StationSpec | ExternalSpec) -> float:
@@ -77,10 +77,3 @@ def external_per_year(ext: ExternalSpec, qty_stock: int) -> float:
     cards = ext.stock if ext.stock is not None else qty_stock
     return cards * YEAR_S / ext.lead_s * availability(ext)
 
-
-def sources_of(sc: Scenario, name: str) -> list[str]:
-    """The lines behind an input name: a transport's lines, or the line itself."""
-    for tr in sc.spec.transports:
-        if tr.name == name:
-            return names_of(tr.source)
-    return [name]

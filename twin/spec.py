@@ -22,6 +22,13 @@ ClockTime = Annotated[
     Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", description="a clock time HH:MM (00:00 to 24:00)"),
 ]
 MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # the model year: a common year from Monday 1 January
+
+
+def year_days(unit: str, span: list[int]) -> tuple[int, int]:
+    """The first and last day (from 0) of the model year that `months = [a, b]` or `days = [a, b]` cover."""
+    if unit == "months":
+        return sum(MONTH_DAYS[:span[0] - 1]), sum(MONTH_DAYS[:span[1]]) - 1
+    return span[0] - 1, span[1] - 1
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.errors import MISSING, Problem, ScenarioError
-from twin.spec import MONTH_DAYS, ScenarioSpec
+from twin.spec import ScenarioSpec, year_days
 from twin.validate_kinds import external_problems, kind_of, kind_problems
 
 NEEDS_CV = ("normal", "lognormal", "gamma", "uniform", "triangular", "weibull")
@@ -328,11 +328,7 @@ def _calendar_problems(cal: Mapping[str, Any], item: str) -> list[Problem]:
             problems.append(Problem(where, given[0], span, "first <= last (a period does not wrap round the year end;"
                                                             " split it in two)"))
             continue
-        if given[0] == "months":
-            first = sum(MONTH_DAYS[:span[0] - 1])
-            last = sum(MONTH_DAYS[:span[1]]) - 1
-        else:
-            first, last = span[0] - 1, span[1] - 1
+        first, last = year_days(given[0], span)
         shut = period.get("days_per_week") == 0
         for day in range(first, last + 1):
             closed[day] = shut
