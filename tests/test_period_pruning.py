@@ -158,3 +158,31 @@ def test_the_sweep_equals_the_boundary_by_boundary_reference(periods: tuple[list
     got = momentary(np.concatenate(starts), np.concatenate(ends), offsets)
     want = reference_momentary(starts, ends)
     assert list(zip(*(x.tolist() for x in got))) == want
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(st.data())
+def test_periods_rebuilt_from_the_rings_are_those_the_recursion_finds(data: st.DataObject) -> None:
+    """Pruned, the round-the-clock kernel does not detect periods in its recursion: every 128 parts `_rebuild`
+    finds them again from the departures in each station's ring (deeper than any buffer needs) and the processing
+    times. Runs long enough to cross the kernel's returns for fresh draws (8,192 parts), with buffers deeper than
+    the ring's 256 parts, ended by a number of parts or by the horizon: every period kept must be, to the last
+    bit, one the unpruned run (detection inside the recursion) records, and the analysis the same."""
+    k = data.draw(st.integers(2, 6))
+    cycles = [data.draw(st.sampled_from([6.0, 9.0, 10.0, 12.0])) for _ in range(k)]
+    dists = [data.draw(st.sampled_from(["exp", "det", "lognormal"])) for _ in range(k)]
+    cvs = [None if d in ("det", "exp") else 0.5 for d in dists]
+    buffers = [data.draw(st.sampled_from([0, 1, 3, 300])) for _ in range(k)]
+    raw = line_data(cycles, buffers, dist=dists, cv=cvs)
+    raw["scenario"]["seed"] = data.draw(st.integers(0, 2**31))
+    sc = twin.from_dict(raw)
+    parts = data.draw(st.sampled_from([None, 9_000, 17_001]))
+    cfg = RunConfig(horizon_s=(30 if parts is None else 1000) * 3600.0, seed=sc.seed, stop_after_parts=parts,
+                    warmup_s=0.0 if parts else data.draw(st.sampled_from([0.0, 3600.0])), active_periods=True)
+    full = simulate_flow(sc, cfg)
+    pruned = assert_pruning_changes_nothing(sc, cfg)
+    assert full.active_periods is not None and pruned.active_periods is not None
+    for (fa, fb), (pa, pb) in zip(full.active_periods, pruned.active_periods):
+        every = set(zip(fa.tolist(), fb.tolist()))
+        assert set(zip(pa.tolist(), pb.tolist())) <= every
+        assert np.all(np.diff(pa) > 0)

@@ -538,8 +538,10 @@ class FlowSimulation:
         sf[:, fs.S_WE] = cal.to_working(t_end)
         sf[:, fs.S_PEND] = -math.inf
         offset = 0
+        deep = cfg.active_periods and self.prune  # pruned: the rings hold every part since the last rebuild
         for j, st in enumerate(line.stations):
             size = _pow2(line.stations[j - 1].buffer + 2) if j > 0 else 1
+            size = max(size, fs.RING_DEPTH) if deep else size
             sst[j, fs.S_RING], sst[j, fs.S_MASK], sst[j, fs.S_BUF] = offset, size - 1, st.buffer
             offset += size
         ring = np.zeros(offset)
@@ -563,7 +565,7 @@ class FlowSimulation:
         ret = np.zeros(fk.NRET, dtype=np.int64)
         # the single-server kernel stages the periods it closes per station before it decides what to prune
         staged = k if cfg.active_periods and self.prune else 0
-        sa, sb = np.zeros((staged, fs.STAGED)), np.zeros((staged, fs.STAGED))
+        sa, sb = np.zeros((staged, fs.STAGED + 1)), np.zeros((staged, fs.STAGED + 1))  # + 1: see `_rebuild`
         sl, keep = np.zeros((staged, fs.STAGED)), np.zeros((staged, fs.STAGED), dtype=np.int8)
         sg = np.zeros((staged, fs.NG), dtype=np.int64)
         log = _PeriodLog(cfg.active_periods, 2 * staged * fs.STAGED)

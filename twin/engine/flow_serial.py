@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from twin.engine.flow_kernel import (
@@ -28,6 +29,7 @@ P_LO, P_HI, P_CHAMP, P_BROKEN, P_X, NPL = range(6)
 G_N, G_CUR, G_SEEN, NG = range(4)
 STAGED = 512  # periods staged per station between two settles
 SETTLE_EVERY = STAGED // 4  # parts: a part closes at most one period per station
+RING_DEPTH = 2 * SETTLE_EVERY  # pruned: each station's ring holds its departures since the last rebuild (`_rebuild`)
 PRUNE = 2.0
 EXHAUSTED, PARTS_DONE = 5, 6
 INF = math.inf
@@ -135,7 +137,7 @@ def _settle(sa, sb, sl, keep, sg, t_safe, w0, w_end, p_sum, p_cnt, pr_line, per_
     pr_line[P_HI] = hi_used
     # Periods ending by x are decided. A station whose staging could fill before the next settle gives up the
     # rest, kept (staging stays O(stations); only pruning suffers, on lines where a period stays open long).
-    limit = sa.shape[1] - SETTLE_EVERY - 1
+    limit = STAGED - SETTLE_EVERY - 1
     for s in range(k):
         n = sg[s, G_N]
         m = 0
@@ -144,18 +146,23 @@ def _settle(sa, sb, sl, keep, sg, t_safe, w0, w_end, p_sum, p_cnt, pr_line, per_
         if n - m > limit:
             m = n
         kn = ret[R_NPER]
+        ps = p_sum[s]  # (locals: the log's arrays might alias these, which would chain every add through memory)
+        pc = p_cnt[s]
         for q in range(m):
             a = sa[s, q]
             b = sb[s, q]
             if keep[s, q] == 0 and sl[s, q] >= 0.0 and b <= x:
-                if b > a:  # an empty period is none once clipped to the window
-                    p_sum[s] += b - a
-                    p_cnt[s] += 1.0
+                # an empty period is none once clipped to the window; adding 0.0 changes no sum
+                one = 1.0 if b > a else 0.0
+                ps += (b - a) * one
+                pc += one
             else:
                 per_st[kn] = s
                 per_a[kn] = a
                 per_b[kn] = b
                 kn += 1
+        p_sum[s] = ps
+        p_cnt[s] = pc
         ret[R_NPER] = kn
         rest = n - m
         if m > 0:
@@ -170,6 +177,82 @@ def _settle(sa, sb, sl, keep, sg, t_safe, w0, w_end, p_sum, p_cnt, pr_line, per_
 
 
 @njit(cache=True, nogil=True)
+def _rebuild(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend, open_start, is_open, active,
+             sa, sb, stage_n) -> None:
+    """Stage the periods that parts i_s .. i_e - 1 closed, station by station, from the departures alone.
+
+    The recursion of `_serial_simple` only writes each departure D[j][i] into station j's ring (as deep as
+    `RING_DEPTH` when pruning, so that it holds every part since the last rebuild): start = max(D[j-1][i],
+    D[j][i-1]) and completion = start + S[j][i] follow from them and the processing times, and so the
+    active/idle state and the periods, exactly as the recursion would have found them part by part, by the same
+    floating-point operations. Done here a station at a time, it has no dependency chain through the stations;
+    and where every part of the window started and completed before the end (all but the first and last
+    windows), no branch either: the period a part closes is written anyway and counted only if it closed, the
+    next one's start one place further (so the open period's start is always at sa[j, stage_n[j]]).
+    """
+    k_st = r_off.shape[0]
+    for j in range(k_st):
+        off = r_off[j]
+        mask = r_mask[j]
+        offp = r_off[j - 1] if j > 0 else off
+        maskp = r_mask[j - 1] if j > 0 else mask
+        back = 0 if j > 0 else 1  # station 0: the part arrives when the one before it leaves
+        row = j * width - base
+        pe = pend[j]
+        g = stage_n[j]
+        last = ring[off + ((i_e - 1) & mask)]  # a station's departures never decrease: the latest bounds them all
+        if is_open[j] != 0 and (last < t_end or (i_e - 1 < i_s)):
+            rj = ring[off:off + mask + 1]
+            rp = ring[offp:offp + maskp + 1]
+            dj = d_proc[j * width:(j + 1) * width]
+            saj = sa[j]
+            sbj = sb[j]
+            um = np.uint64(mask)
+            ump = np.uint64(maskp)
+            ug = np.uint64(g)
+            saj[ug] = open_start[j]
+            for i in range(i_s, i_e):
+                p = rj[np.uint64(i - 1) & um]
+                arrive = rp[np.uint64(i - back) & ump]
+                start = max(arrive, p)
+                end_w = start + dj[np.uint64(i - base)]
+                fresh = start - pe > 1e-9 * max(start, 1.0)
+                sbj[ug] = pe
+                saj[ug + np.uint64(1)] = start
+                ug += np.uint64(fresh)
+                pe = end_w
+            g = np.int64(ug)
+            open_start[j] = saj[ug]
+            if i_e > i_s:
+                active[j] = 0
+        else:  # the same, part by part, for windows where a station opens its first period or the run ends
+            os_ = open_start[j]
+            io = is_open[j]
+            ac = active[j]
+            for i in range(i_s, i_e):
+                p = ring[off + ((i - 1) & mask)]
+                arrive = ring[offp + ((i - back) & maskp)]
+                start = arrive if arrive > p else p
+                end_w = start + d_proc[row + i]
+                c = start + (end_w - start)
+                completed = c < t_end or (c == t_end and inclusive)
+                started = start < t_end or (start == t_end and inclusive)
+                fresh = started & (start - pe > 1e-9 * (start if start > 1.0 else 1.0))
+                sa[j, g] = os_
+                sb[j, g] = pe
+                g += 1 if fresh & (io != 0) else 0
+                os_ = start if fresh else os_
+                io = 1 if started else io
+                ac = 0 if completed else (1 if started else ac)
+                pe = end_w if completed else pe
+            open_start[j] = os_
+            is_open[j] = io
+            active[j] = ac
+        pend[j] = pe
+        stage_n[j] = g
+
+
+@njit(cache=True, nogil=True)
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week, period,
                    per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
@@ -177,8 +260,9 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
 
     `per_a` (periods) and `ex_t` (exits) are None when not recorded: numba then compiles a version without that
     code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be.
-    Pruned, a closed period is only staged for its station (`sa`, `sb`): `_settle` decides them a few hundred
-    parts later, a station at a time, while they are still in cache.
+    Pruned, the recursion does not look for periods at all (that costs too much in its dependency chain): every
+    SETTLE_EVERY parts, `_rebuild` finds the periods the parts closed from the departures in the rings, staging
+    them per station (`sa`, `sb`), and `_settle` decides them while they are still in cache.
     """
     k_st = sst.shape[0]
     width = d_proc.shape[0] // k_st
@@ -210,6 +294,8 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     t_end = ctl[T_END]
     inclusive = ctl[INCLUSIVE] > 0
     i = i0
+    built = i0  # pruned: the first part whose periods `_rebuild` has not staged yet
+    stopped, t_was, inclusive_was = -1, t_end, inclusive  # the part that ended the run, and the end before it
     while i < n_parts:
         rel = prev[0]
         if rel > t_end or (rel == t_end and not inclusive):
@@ -221,6 +307,9 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 break
         if per_a is not None:
             if prune and since >= SETTLE_EVERY:  # (a part stages at most one period per station)
+                _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start,
+                         is_open, active, sa, sb, stage_n)
+                built = i
                 if ret[R_NPER] + room > per_a.shape[0]:
                     code = GROW_PERIODS
                     break
@@ -261,20 +350,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     work_acc[j] += hi - lo
             c = start + (end_w - start)
             completed = c < t_end or (c == t_end and inclusive)
-            if per_a is not None and prune:
-                # The same as below without a branch (which half the parts mispredict): the period that ends
-                # when a part starts after a gap is written anyway, and counted only if it ended.
-                started = start < t_end or (start == t_end and inclusive)
-                fresh = started & (start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0))
-                g = stage_n[j]
-                sa[j, g] = open_start[j]
-                sb[j, g] = pend[j]
-                stage_n[j] = g + (1 if fresh & (is_open[j] != 0) else 0)
-                open_start[j] = start if fresh else open_start[j]
-                is_open[j] = 1 if started else is_open[j]
-                active[j] = 0 if completed else (1 if started else active[j])
-                pend[j] = end_w if completed else pend[j]
-            elif per_a is not None:
+            if per_a is not None and not prune:  # (pruned: `_rebuild` finds the periods from the rings)
                 if start < t_end or (start == t_end and inclusive):
                     active[j] = 1
                     if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
@@ -305,6 +381,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                         ex_t[ret[R_NEXIT]] = c
                         ret[R_NEXIT] += 1
                     if stop_n > 0 and lst[L_FINISHED] == stop_n:
+                        stopped, t_was, inclusive_was = i, t_end, inclusive
                         t_end = c
                         inclusive = True
                         ctl[T_END] = c
@@ -331,7 +408,15 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
             ring[r_off[j] + (i & r_mask[j])] = leave
             prev[j] = leave
             arrive = leave
+        if per_a is not None and stopped == i:  # pruned: what the parts so far closed, by the end they knew
+            if prune:
+                _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i + 1, t_was, inclusive_was, pend,
+                         open_start, is_open, active, sa, sb, stage_n)
+                built = i + 1
         i += 1
+    if per_a is not None and prune:
+        _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start, is_open,
+                 active, sa, sb, stage_n)
     lst[L_PART] = i
     sf[:, PREV] = prev
     sf[:, S_WORK] = work_acc
