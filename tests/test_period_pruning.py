@@ -23,7 +23,7 @@ from twin.analytics.active_period import (
 )
 from twin.analytics.sweep import momentary
 from twin.calendar import Calendar
-from twin.engine.flow import simulate_flow
+from twin.engine.flow import FlowSimulation, simulate_flow
 from twin.engine.model import ReplicationResult, RunConfig
 
 SAME = settings(max_examples=60, deadline=None, derandomize=True)
@@ -179,10 +179,48 @@ def test_periods_rebuilt_from_the_rings_are_those_the_recursion_finds(data: st.D
     parts = data.draw(st.sampled_from([None, 9_000, 17_001]))
     cfg = RunConfig(horizon_s=(30 if parts is None else 1000) * 3600.0, seed=sc.seed, stop_after_parts=parts,
                     warmup_s=0.0 if parts else data.draw(st.sampled_from([0.0, 3600.0])), active_periods=True)
-    full = simulate_flow(sc, cfg)
+    full = detected_inline(sc, cfg)
     pruned = assert_pruning_changes_nothing(sc, cfg)
     assert full.active_periods is not None and pruned.active_periods is not None
     for (fa, fb), (pa, pb) in zip(full.active_periods, pruned.active_periods):
         every = set(zip(fa.tolist(), fb.tolist()))
         assert set(zip(pa.tolist(), pb.tolist())) <= every
         assert np.all(np.diff(pa) > 0)
+
+
+def detected_inline(sc: twin.Scenario, cfg: RunConfig) -> ReplicationResult:
+    """The run with every period found inside the single-server kernel's recursion (the reference)."""
+    sim = FlowSimulation(sc, cfg)
+    sim.detect_inline = True
+    return sim.run()
+
+
+@settings(max_examples=16, deadline=None, derandomize=True)
+@given(st.data())
+def test_every_period_rebuilt_from_the_rings_is_the_one_the_recursion_finds(data: st.DataObject) -> None:
+    """Recording every period, the round-the-clock kernel rebuilds them from the rings every 128 parts and writes
+    them straight into each station's log (doubled as it fills): the same periods, to the last bit and in the same
+    order, as detecting them inside the recursion, including each station's period still open at the end. Runs
+    cross the kernel's 8,192-part returns and the logs' doublings, with buffers deeper than the rings, ended by a
+    number of parts or by the horizon, with or without a warm-up."""
+    k = data.draw(st.integers(1, 7))
+    cycles = [data.draw(st.sampled_from([6.0, 9.0, 10.0, 12.0])) for _ in range(k)]
+    dists = [data.draw(st.sampled_from(["exp", "det", "lognormal", "uniform"])) for _ in range(k)]
+    cvs = [data.draw(st.sampled_from([0.1, 0.5])) if d in ("lognormal", "uniform") else None for d in dists]
+    buffers = [data.draw(st.sampled_from([0, 1, 2, 3, 300])) for _ in range(k)]
+    raw = line_data(cycles, buffers, dist=dists, cv=cvs)
+    raw["scenario"]["seed"] = data.draw(st.integers(0, 2**31))
+    sc = twin.from_dict(raw)
+    parts = data.draw(st.sampled_from([None, 1, 300, 9_000, 20_001]))
+    cfg = RunConfig(horizon_s=data.draw(st.sampled_from([0.5, 30.0, 80.0])) * 3600.0 if parts is None else 1e9,
+                    seed=sc.seed, stop_after_parts=parts, replication=data.draw(st.integers(0, 2)),
+                    warmup_s=0.0 if parts else data.draw(st.sampled_from([0.0, 600.0])), active_periods=True)
+    want = detected_inline(sc, cfg)
+    got = simulate_flow(sc, cfg)
+    assert got.end_s == want.end_s and got.pruned_periods is None
+    np.testing.assert_array_equal(got.shares, want.shares)
+    assert got.active_periods is not None and want.active_periods is not None
+    assert len(got.active_periods) == k
+    for (ga, gb), (wa, wb) in zip(got.active_periods, want.active_periods):
+        assert ga.dtype == wa.dtype == np.float64
+        assert ga.tobytes() == wa.tobytes() and gb.tobytes() == wb.tobytes()

@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import types
+from numba.typed import List
 
 from twin.calendar import Calendar
 from twin.engine import flow_kernel as fk
@@ -95,6 +97,37 @@ class _PeriodLog:
         a, b, bounds = fk.group_periods(st, np.concatenate([c[1] for c in parts]),
                                         np.concatenate([c[2] for c in parts]), n, has_open, open_a, open_b)
         return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
+
+
+class _StationLogs:
+    """Each station's active periods, where the single-server kernel records them all (`_rebuild_all`): an array
+    per station (a numba typed List of them) that the kernel doubles when it might fill, so that they come out
+    grouped, with nothing to regroup. Memory: under 2 x 16 bytes a period, plus 16 x `FIRST` bytes a station."""
+
+    FIRST = 1024
+
+    def __init__(self, n: int) -> None:
+        self.a = List.empty_list(types.float64[::1])
+        self.b = List.empty_list(types.float64[::1])
+        for _ in range(n):
+            self.a.append(np.empty(self.FIRST))
+            self.b.append(np.empty(self.FIRST))
+        self.n = np.zeros(n, dtype=np.int64)
+
+    def by_station(self, has_open: np.ndarray, open_a: np.ndarray, open_b: np.ndarray
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for j in range(len(self.n)):
+            n = int(self.n[j])
+            a, b = self.a[j], self.b[j]
+            if has_open[j]:  # (the kernel leaves room for it)
+                a[n], b[n] = open_a[j], open_b[j]
+                n += 1
+            out.append((a[:n], b[:n]))
+        return out
+
+    def peak_bytes(self) -> int:
+        return sum(x.nbytes for x in self.a) + sum(x.nbytes for x in self.b)
 
 
 class _Supplies:
@@ -192,6 +225,9 @@ class FlowSimulation:
         self.config = config
         self.cancel = cancel  # set by another thread to stop this run between two compiled calls
         self.prune = config.active_periods and config.prune_periods  # off again if a pruned run must be redone
+        # the single-server kernel finds every period inside its recursion, as it did before it rebuilt them from
+        # its rings: slower, the reference the tests compare with (no effect when pruning or on other kernels)
+        self.detect_inline = False
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -538,7 +574,8 @@ class FlowSimulation:
         sf[:, fs.S_WE] = cal.to_working(t_end)
         sf[:, fs.S_PEND] = -math.inf
         offset = 0
-        deep = cfg.active_periods and self.prune  # pruned: the rings hold every part since the last rebuild
+        # recording periods: the rings hold every part since the last rebuild
+        deep = cfg.active_periods and (self.prune or not self.detect_inline)
         for j, st in enumerate(line.stations):
             size = _pow2(line.stations[j - 1].buffer + 2) if j > 0 else 1
             size = max(size, fs.RING_DEPTH) if deep else size
@@ -560,7 +597,8 @@ class FlowSimulation:
         lsf = np.zeros(fs.NLSF)
         ctl = np.zeros(fk.NCTL)
         ctl[fk.T_END], ctl[fk.WARM], ctl[fk.STOP_N] = t_end, cfg.warmup_s, stop_n
-        ctl[fk.RECORD] = (fs.PRUNE if self.prune else 1.0) if cfg.active_periods else 0.0
+        ctl[fk.RECORD] = (fs.PRUNE if self.prune else fs.INLINE if self.detect_inline else fs.ALL
+                          ) if cfg.active_periods else 0.0
         ctl[fk.EXITS] = 1.0 if exits else 0.0
         ret = np.zeros(fk.NRET, dtype=np.int64)
         # the single-server kernel stages the periods it closes per station before it decides what to prune
@@ -568,7 +606,11 @@ class FlowSimulation:
         sa, sb = np.zeros((staged, fs.STAGED + 1)), np.zeros((staged, fs.STAGED + 1))  # + 1: see `_rebuild`
         sl, keep = np.zeros((staged, fs.STAGED)), np.zeros((staged, fs.STAGED), dtype=np.int8)
         sg = np.zeros((staged, fs.NG), dtype=np.int64)
-        log = _PeriodLog(cfg.active_periods, 2 * staged * fs.STAGED)
+        # every period, by the round-the-clock kernel (`_serial_simple`): straight into each station's log
+        every = (cfg.active_periods and not self.prune and not self.detect_inline and cal.always_on
+                 and not sst[:, fs.S_FAIL].any())
+        logs = _StationLogs(k if every else 0)
+        log = _PeriodLog(cfg.active_periods and not every, 2 * staged * fs.STAGED)
         pr = np.zeros((k, fs.NP))
         pr[:, fs.P_LAST_A], pr[:, fs.P_LAST_B], pr[:, fs.P_TOP] = math.inf, -math.inf, -math.inf
         pr_line = np.zeros(fs.NPL)
@@ -583,7 +625,7 @@ class FlowSimulation:
             fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal.work_per_period_s, cal.period_s,
                           cal.always_on,
-                          log.st, log.a, log.b, ex_t, pr, pr_line, sa, sb, sl, keep, sg)
+                          log.st, log.a, log.b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, logs.a, logs.b, logs.n)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 break
@@ -614,7 +656,10 @@ class FlowSimulation:
                 ret[fk.R_NPER] = 0
             is_open = sst[:, fs.S_OPEN] > 0
             open_end = np.where(sst[:, fs.S_ACTIVE] > 0, sf[:, fs.S_WE], sf[:, fs.S_PEND])
-            periods = log.by_station(int(ret[fk.R_NPER]), k, is_open, sf[:, fs.S_OPEN_START], open_end)
+            if every:
+                periods = logs.by_station(is_open, sf[:, fs.S_OPEN_START], open_end)
+            else:
+                periods = log.by_station(int(ret[fk.R_NPER]), k, is_open, sf[:, fs.S_OPEN_START], open_end)
             # a period still open ends where the run ends: it must reach what it was credited with
             if np.any(is_open & (open_end < pr[:, fs.P_TOP])) or pr_line[fs.P_HI] > sf[:, fs.S_WE].min():
                 pr_line[fs.P_BROKEN] = 1.0

@@ -29,8 +29,10 @@ P_LO, P_HI, P_CHAMP, P_BROKEN, P_X, NPL = range(6)
 G_N, G_CUR, G_SEEN, NG = range(4)
 STAGED = 512  # periods staged per station between two settles
 SETTLE_EVERY = STAGED // 4  # parts: a part closes at most one period per station
-RING_DEPTH = 2 * SETTLE_EVERY  # pruned: each station's ring holds its departures since the last rebuild (`_rebuild`)
-PRUNE = 2.0
+RING_DEPTH = 2 * SETTLE_EVERY  # recording: each station's ring holds its departures since the last rebuild
+# ctl[RECORD]: 0 no periods; ALL every period (found by `_rebuild_all`); PRUNE those ever the momentary bottleneck
+# (`_rebuild` + `_settle`); INLINE every period, found inside the recursion (the reference the tests check against)
+ALL, PRUNE, INLINE = 1.0, 2.0, 3.0
 EXHAUSTED, PARTS_DONE = 5, 6
 INF = math.inf
 
@@ -176,99 +178,130 @@ def _settle(sa, sb, sl, keep, sg, t_safe, w0, w_end, p_sum, p_cnt, pr_line, per_
         sg[s, G_CUR] = max(sg[s, G_CUR] - m, 0)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend, open_start,
+                     is_open, active, out_a, out_b, g) -> int:
+    """Station j's share of `_rebuild`: the periods parts i_s .. i_e - 1 closed, written to out_a/out_b from
+    position g on; returns the position after the last. Writes one place beyond it (room for it is the caller's)."""
+    off = r_off[j]
+    mask = r_mask[j]
+    k_st = r_off.shape[0]
+    offp = r_off[j - 1] if j > 0 else off
+    maskp = r_mask[j - 1] if j > 0 else mask
+    back = 0 if j > 0 else 1  # station 0: the part arrives when the one before it leaves
+    row = j * width - base
+    pe = pend[j]
+    last = ring[off + ((i_e - 1) & mask)]  # a station's departures never decrease: the latest bounds them all
+    if is_open[j] != 0 and (last < t_end or (i_e - 1 < i_s)):
+        rj = ring[off:off + mask + 1]
+        rp = ring[offp:offp + maskp + 1]
+        dj = d_proc[j * width:(j + 1) * width]
+        um = np.uint64(mask)
+        ump = np.uint64(maskp)
+        ug = np.uint64(g)
+        out_a[ug] = open_start[j]
+        for i in range(i_s, i_e):
+            p = rj[np.uint64(i - 1) & um]
+            arrive = rp[np.uint64(i - back) & ump]
+            start = max(arrive, p)
+            end_w = start + dj[np.uint64(i - base)]
+            fresh = start - pe > 1e-9 * max(start, 1.0)
+            out_b[ug] = pe
+            out_a[ug + np.uint64(1)] = start
+            ug += np.uint64(fresh)
+            pe = end_w
+        g = np.int64(ug)
+        open_start[j] = out_a[ug]
+        if i_e > i_s:
+            active[j] = 0
+    else:  # the same, part by part, for windows where a station opens its first period or the run ends
+        os_ = open_start[j]
+        io = is_open[j]
+        ac = active[j]
+        for i in range(i_s, i_e):
+            p = ring[off + ((i - 1) & mask)]
+            arrive = ring[offp + ((i - back) & maskp)]
+            start = arrive if arrive > p else p
+            end_w = start + d_proc[row + i]
+            c = start + (end_w - start)
+            completed = c < t_end or (c == t_end and inclusive)
+            started = start < t_end or (start == t_end and inclusive)
+            fresh = started & (start - pe > 1e-9 * (start if start > 1.0 else 1.0))
+            out_a[g] = os_
+            out_b[g] = pe
+            g += 1 if fresh & (io != 0) else 0
+            os_ = start if fresh else os_
+            io = 1 if started else io
+            ac = 0 if completed else (1 if started else ac)
+            pe = end_w if completed else pe
+        open_start[j] = os_
+        is_open[j] = io
+        active[j] = ac
+    pend[j] = pe
+    return g
+
+
 @njit(cache=True, nogil=True)
 def _rebuild(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend, open_start, is_open, active,
              sa, sb, stage_n) -> None:
     """Stage the periods that parts i_s .. i_e - 1 closed, station by station, from the departures alone.
 
     The recursion of `_serial_simple` only writes each departure D[j][i] into station j's ring (as deep as
-    `RING_DEPTH` when pruning, so that it holds every part since the last rebuild): start = max(D[j-1][i],
-    D[j][i-1]) and completion = start + S[j][i] follow from them and the processing times, and so the
-    active/idle state and the periods, exactly as the recursion would have found them part by part, by the same
-    floating-point operations. Done here a station at a time, it has no dependency chain through the stations;
-    and where every part of the window started and completed before the end (all but the first and last
+    `RING_DEPTH` when recording periods, so that it holds every part since the last rebuild): start =
+    max(D[j-1][i], D[j][i-1]) and completion = start + S[j][i] follow from them and the processing times, and so
+    the active/idle state and the periods, exactly as the recursion would have found them part by part, by the
+    same floating-point operations. Done here a station at a time, it has no dependency chain through the
+    stations; and where every part of the window started and completed before the end (all but the first and last
     windows), no branch either: the period a part closes is written anyway and counted only if it closed, the
     next one's start one place further (so the open period's start is always at sa[j, stage_n[j]]).
     """
-    k_st = r_off.shape[0]
-    for j in range(k_st):
-        off = r_off[j]
-        mask = r_mask[j]
-        offp = r_off[j - 1] if j > 0 else off
-        maskp = r_mask[j - 1] if j > 0 else mask
-        back = 0 if j > 0 else 1  # station 0: the part arrives when the one before it leaves
-        row = j * width - base
-        pe = pend[j]
-        g = stage_n[j]
-        last = ring[off + ((i_e - 1) & mask)]  # a station's departures never decrease: the latest bounds them all
-        if is_open[j] != 0 and (last < t_end or (i_e - 1 < i_s)):
-            rj = ring[off:off + mask + 1]
-            rp = ring[offp:offp + maskp + 1]
-            dj = d_proc[j * width:(j + 1) * width]
-            saj = sa[j]
-            sbj = sb[j]
-            um = np.uint64(mask)
-            ump = np.uint64(maskp)
-            ug = np.uint64(g)
-            saj[ug] = open_start[j]
-            for i in range(i_s, i_e):
-                p = rj[np.uint64(i - 1) & um]
-                arrive = rp[np.uint64(i - back) & ump]
-                start = max(arrive, p)
-                end_w = start + dj[np.uint64(i - base)]
-                fresh = start - pe > 1e-9 * max(start, 1.0)
-                sbj[ug] = pe
-                saj[ug + np.uint64(1)] = start
-                ug += np.uint64(fresh)
-                pe = end_w
-            g = np.int64(ug)
-            open_start[j] = saj[ug]
-            if i_e > i_s:
-                active[j] = 0
-        else:  # the same, part by part, for windows where a station opens its first period or the run ends
-            os_ = open_start[j]
-            io = is_open[j]
-            ac = active[j]
-            for i in range(i_s, i_e):
-                p = ring[off + ((i - 1) & mask)]
-                arrive = ring[offp + ((i - back) & maskp)]
-                start = arrive if arrive > p else p
-                end_w = start + d_proc[row + i]
-                c = start + (end_w - start)
-                completed = c < t_end or (c == t_end and inclusive)
-                started = start < t_end or (start == t_end and inclusive)
-                fresh = started & (start - pe > 1e-9 * (start if start > 1.0 else 1.0))
-                sa[j, g] = os_
-                sb[j, g] = pe
-                g += 1 if fresh & (io != 0) else 0
-                os_ = start if fresh else os_
-                io = 1 if started else io
-                ac = 0 if completed else (1 if started else ac)
-                pe = end_w if completed else pe
-            open_start[j] = os_
-            is_open[j] = io
-            active[j] = ac
-        pend[j] = pe
-        stage_n[j] = g
+    for j in range(r_off.shape[0]):
+        stage_n[j] = _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend,
+                                      open_start, is_open, active, sa[j], sb[j], stage_n[j])
+
+
+@njit(cache=True, nogil=True)
+def _rebuild_all(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend, open_start, is_open,
+                 active, la, lb, ln) -> None:
+    """`_rebuild` for a run that records every period: straight into each station's own log (`la[j]`, `lb[j]`,
+    `ln[j]` written), in time order, so nothing needs regrouping afterwards. Room for i_e - i_s + 1 more entries
+    in each is the caller's."""
+    for j in range(r_off.shape[0]):
+        ln[j] = _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend,
+                                 open_start, is_open, active, la[j], lb[j], ln[j])
+
+
+@njit(cache=True, nogil=True)
+def _double(la, lb, q, n) -> None:
+    """Double station q's log (n entries written): memory stays under twice what the periods need."""
+    for log in (la, lb):
+        old = log[q]
+        new = np.empty(2 * old.shape[0])
+        new[:n] = old[:n]
+        log[q] = new
 
 
 @njit(cache=True, nogil=True)
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week, period,
-                   per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg) -> None:
+                   per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
     in flat local arrays: the same operations, in the same order, fewer of them.
 
     `per_a` (periods) and `ex_t` (exits) are None when not recorded: numba then compiles a version without that
     code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be.
-    Pruned, the recursion does not look for periods at all (that costs too much in its dependency chain): every
-    SETTLE_EVERY parts, `_rebuild` finds the periods the parts closed from the departures in the rings, staging
-    them per station (`sa`, `sb`), and `_settle` decides them while they are still in cache.
+    The recursion does not look for periods at all (that costs too much in its dependency chain): every
+    SETTLE_EVERY parts, `_rebuild_all` finds the periods the parts closed from the departures in the rings and
+    appends them to each station's log (`la`, `lb`, `ln`, doubled when one might fill); pruned, `_rebuild`
+    stages them per station (`sa`, `sb`) instead and `_settle` decides them while they are still in cache.
+    ctl[RECORD] == INLINE detects them inside the recursion instead, part by part (slower; the reference the tests
+    compare the rebuilt periods with).
     """
     k_st = sst.shape[0]
     width = d_proc.shape[0] // k_st
     warm = ctl[WARM]
     stop_n = int(ctl[STOP_N])
     prune = ctl[RECORD] == PRUNE
+    inline = ctl[RECORD] == INLINE
     p_sum = pr[:, P_SUM].copy()
     p_cnt = pr[:, P_COUNT].copy()
     room = k_st * sa.shape[1]  # what a settle may write to the log at most
@@ -294,7 +327,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
     t_end = ctl[T_END]
     inclusive = ctl[INCLUSIVE] > 0
     i = i0
-    built = i0  # pruned: the first part whose periods `_rebuild` has not staged yet
+    built = i0  # the first part whose periods no rebuild has found yet
     stopped, t_was, inclusive_was = -1, t_end, inclusive  # the part that ended the run, and the end before it
     while i < n_parts:
         rel = prev[0]
@@ -306,7 +339,15 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 code = GROW_EXITS
                 break
         if per_a is not None:
-            if prune and since >= SETTLE_EVERY:  # (a part stages at most one period per station)
+            if not prune and not inline and since >= SETTLE_EVERY:  # (a part closes at most one period a station)
+                _rebuild_all(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start,
+                             is_open, active, la, lb, ln)
+                built = i
+                since = 0
+                for q in range(k_st):  # room for the next SETTLE_EVERY parts' periods, the + 1 written, the open one
+                    if ln[q] + SETTLE_EVERY + 2 > la[q].shape[0]:
+                        _double(la, lb, q, ln[q])
+            if prune and since >= SETTLE_EVERY:
                 _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start,
                          is_open, active, sa, sb, stage_n)
                 built = i
@@ -325,7 +366,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 stage_n[:] = sg[:, G_N]
                 since = 0
             since += 1
-            if ret[R_NPER] + k_st > per_a.shape[0]:
+            if inline and ret[R_NPER] + k_st > per_a.shape[0]:
                 code = GROW_PERIODS
                 break
         lst[L_RELEASED] += 1
@@ -350,7 +391,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     work_acc[j] += hi - lo
             c = start + (end_w - start)
             completed = c < t_end or (c == t_end and inclusive)
-            if per_a is not None and not prune:  # (pruned: `_rebuild` finds the periods from the rings)
+            if per_a is not None and inline:  # (else a rebuild finds the periods from the rings)
                 if start < t_end or (start == t_end and inclusive):
                     active[j] = 1
                     if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
@@ -408,15 +449,22 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
             ring[r_off[j] + (i & r_mask[j])] = leave
             prev[j] = leave
             arrive = leave
-        if per_a is not None and stopped == i:  # pruned: what the parts so far closed, by the end they knew
+        if per_a is not None and stopped == i:  # rebuilt: what the parts so far closed, by the end they knew
             if prune:
                 _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i + 1, t_was, inclusive_was, pend,
                          open_start, is_open, active, sa, sb, stage_n)
+                built = i + 1
+            elif not inline:
+                _rebuild_all(ring, r_off, r_mask, d_proc, width, base, built, i + 1, t_was, inclusive_was, pend,
+                             open_start, is_open, active, la, lb, ln)
                 built = i + 1
         i += 1
     if per_a is not None and prune:
         _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start, is_open,
                  active, sa, sb, stage_n)
+    elif per_a is not None and not inline:
+        _rebuild_all(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start, is_open,
+                     active, la, lb, ln)
     lst[L_PART] = i
     sf[:, PREV] = prev
     sf[:, S_WORK] = work_acc
@@ -437,7 +485,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
 @njit(cache=True, nogil=True)
 def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
                c_starts, c_ends, c_cum, week, period, always, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl,
-               keep, sg) -> None:
+               keep, sg, la, lb, ln) -> None:
     """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
 
     Column c of each station's row of `d_proc` is the processing time of part base + c.
@@ -447,16 +495,16 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
         if ctl[RECORD] > 0:
             if ctl[EXITS] > 0:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg)
+                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
             else:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, period, per_st, per_a, per_b, None, pr, pr_line, sa, sb, sl, keep, sg)
+                               week, period, per_st, per_a, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
         elif ctl[EXITS] > 0:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           period, per_st, None, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg)
+                           period, per_st, None, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
         else:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           period, per_st, None, per_b, None, pr, pr_line, sa, sb, sl, keep, sg)
+                           period, per_st, None, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
