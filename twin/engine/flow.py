@@ -217,7 +217,8 @@ class _Measured:
 class FlowSimulation:
     """One replication of a scenario on the flow engine. Build, `run()`, read the result."""
 
-    def __init__(self, scenario: Scenario, config: RunConfig, cancel: threading.Event | None = None) -> None:
+    def __init__(self, scenario: Scenario, config: RunConfig, cancel: threading.Event | None = None,
+                 lean: bool = True) -> None:
         problem = flow_problem(scenario, config)
         if problem is not None:
             raise EngineError(f"the flow engine cannot carry {problem}; use --engine des (or auto)")
@@ -228,6 +229,7 @@ class FlowSimulation:
         # the single-server kernel finds every period inside its recursion, as it did before it rebuilt them from
         # its rings: slower, the reference the tests compare with (no effect when pruning or on other kernels)
         self.detect_inline = False
+        self.lean = lean  # plain stations on twin.engine.flow_plain's loop (False: all on the general one, for tests)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -337,6 +339,13 @@ class FlowSimulation:
                         self.feeds.append((row, f"{names_of(inp.source)[0]} (external)->{ln.name}/{st.name}", places))
                 ist[j, fk.N_SUP] = len(in_prod) - int(ist[j, fk.IN_OFF]) - len(st.inputs)
                 ist[j, fk.N_IN] = len(in_prod) - int(ist[j, fk.IN_OFF])
+        if self.lean:
+            rows = ist[:n]
+            plain = ((rows[:, fk.KIT] == 0) & (rows[:, fk.N_IN] == 0) & (rows[:, fk.MIX_SRC] == 0)
+                     & (rows[:, fk.HAS_SCALES] == 0) & (rows[:, fk.POOLED] == 0))
+            rows[:, fk.PLAIN] = plain
+            # completions in start order: the parts in process kept as a sorted ring, not a heap (flow_plain)
+            rows[:, fk.RING] = plain & (rows[:, fk.HAS_FAIL] == 0) & np.array([st.dist == "det" for _, st in stations])
         # rings: each station's out-link holds its admission times and the times its places were freed
         ar_off = np.zeros(len(ist), dtype=np.int64)
         total = 0
@@ -385,7 +394,7 @@ class FlowSimulation:
                 mix_u = self.mix_source.random(_MIN_DRAWS)
                 ret[fk.R_MIX_LEN] = _MIN_DRAWS
         return dict(
-            ist=ist, fst=fst, lint=lint, lflt=lflt, ctl=ctl, ret=ret,
+            ist=ist, fst=fst, lint=lint, lflt=lflt, ctl=ctl, ret=ret, dirty=np.ones(len(ist), dtype=np.bool_),
             srv_c=np.zeros(n_servers), srv_cw=np.zeros(n_servers), srv_rel=np.zeros(n_servers),
             srv_var=np.zeros(n_servers, dtype=np.int64), srv_ttf=srv_ttf,
             srv_seq=np.zeros(n_servers, dtype=np.int64), heap=np.zeros(n_servers, dtype=np.int64),

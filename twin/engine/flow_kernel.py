@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
+from twin.engine import flow_plain as fplain
 from twin.engine import flow_supply as fsup
 from twin.engine import flow_transport as ft
 
@@ -40,7 +41,8 @@ M, SOFF, SLOTS, LAST, FIRST, LINE, AR_OFF, AR_MASK, FR_OFF, FR_MASK = range(10)
 N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, DONE = range(10, 20)
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
-MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP, NI = range(38, 46)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
+MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP = range(38, 45)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
+Q_HEAD, RING, HINT_W, HINT_C, PLAIN, NI = range(45, 51)  # twin.engine.flow_plain
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
@@ -56,7 +58,7 @@ DONE_ALL, REFILL, GROW_PERIODS, GROW_EXITS, STUCK = range(5)
 PROC, FAIL, REPAIR, SCRAP, MIX, TRAVEL, BACK = range(7)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def to_working(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, per_week: float,
                period: float) -> float:
     """twin.calendar.Calendar.to_working, operation for operation (`per_week`: working seconds a period)."""
@@ -69,7 +71,7 @@ def to_working(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, 
     return weeks * per_week + within
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float, period: float) -> float:
     """twin.calendar.Calendar.to_calendar, operation for operation."""
     if w <= 0:
@@ -90,7 +92,7 @@ def _before(a: float, sa: int, b: float, sb: int) -> bool:
     return a < b or (a == b and sa < sb)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _heap_push(heap: np.ndarray, off: int, n: int, s: int, key: np.ndarray, seq: np.ndarray) -> None:
     i = n
     heap[off + i] = s
@@ -104,7 +106,7 @@ def _heap_push(heap: np.ndarray, off: int, n: int, s: int, key: np.ndarray, seq:
             break
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _heap_pop(heap: np.ndarray, off: int, n: int, key: np.ndarray, seq: np.ndarray) -> int:
     top = heap[off]
     n -= 1
@@ -177,7 +179,7 @@ def account_hit_part(acc, work_col: int, down_col: int, sw: float, total: float,
     return left - rest, rp, fp
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _variant(ctl, ret, mix_u, mix_cum, mix_pat, peek: bool) -> int:
     """The next variant of the mix (random by share from its uniforms, or the cyclic pattern); -1: refill first."""
     mode = int(ctl[MIX_MODE])
@@ -195,7 +197,10 @@ def _variant(ctl, ret, mix_u, mix_cum, mix_pat, peek: bool) -> int:
     return v if v < mix_cum.shape[0] - 1 else mix_cum.shape[0] - 1
 
 
-@njit(cache=True, nogil=True)
+# No reference counting (`_nrt=False`) in the kernel and what it calls: it allocates nothing (the driver owns every
+# array, `dirty` included), and numba would otherwise count references on each array a call or a slice touches,
+# atomically, at every visit of a station: about a fifth of a year of jinhua.
+@njit(cache=True, nogil=True, _nrt=False)
 def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept whole for the compiler
                srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv,
                ar_t, ar_rel, ar_var, fr_t,
@@ -204,7 +209,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
                per_st, per_a, per_b, ex_line, ex_t, daily,
                tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod,
-               in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep) -> None:
+               in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, dirty) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
     something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
     n_tr = tst.shape[0]
@@ -220,7 +225,11 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
     ret[R_CODE] = DONE_ALL
     # A station (or transport) is visited again only when a neighbour changed since it last had to wait: what it
     # waits for can only come from them (their admissions, freed places, published bounds, end of run).
-    dirty = np.ones(ist.shape[0], dtype=np.bool_)
+    dirty[:] = True  # (the driver's array: the kernel allocates nothing, so it runs without reference counts)
+    lean_servers = (srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv)
+    lean_links = (ar_t, ar_rel, ar_var, fr_t)
+    lean_draws = (d_proc, d_ttf, d_ttr, d_scr)
+    lean_out = (per_st, per_a, per_b, ex_line, ex_t, daily)
     while True:
         progress = False
         raised = False
@@ -253,7 +262,18 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             always = cal_on[line] == 1
             w0 = fst[j, W0]
             w_end = fst[j, WE]
-            while True:
+            lean = ist[j, PLAIN] == 1
+            if lean:  # a station that takes only from the one before it: the lean loop (twin.engine.flow_plain)
+                code, changed, moved = fplain.visit(j, ist, fst, lint, lflt, ctl, ret, lean_servers, lean_links,
+                                                    lean_draws, (c_starts, c_ends, c_cum), week, period, always,
+                                                    lean_out)
+                if code == fplain.RETURNED:
+                    return
+                if moved:
+                    progress = True
+                if code == fplain.STALLED:
+                    all_done = False
+            while not lean:
                 t_end = ctl[T_END]
                 inclusive = ctl[INCLUSIVE] > 0
                 # -- the next completion

@@ -68,7 +68,7 @@ def _later(ta: float, sa: int, tb: float, sb: int) -> bool:
     return ta > tb or (ta == tb and sa > sb)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(sp_t, sp_seq, off: int, n: int, t: float, seq: int) -> None:
     i = n
     sp_t[off + i] = t
@@ -83,7 +83,7 @@ def _push(sp_t, sp_seq, off: int, n: int, t: float, seq: int) -> None:
             break
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pop(sp_t, sp_seq, off: int, n: int) -> None:
     n -= 1
     sp_t[off] = sp_t[off + n]
@@ -103,7 +103,7 @@ def _pop(sp_t, sp_seq, off: int, n: int) -> None:
             break
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_arrival(ist, in_sup, sup_i, sp_t, sp_seq, j: int) -> tuple[float, int, int]:
     """Station j's next supplier arrival: its time, sequence and supplier (INF, 0, -1 if none in transit)."""
     te = fk.INF
@@ -123,7 +123,7 @@ def next_arrival(ist, in_sup, sup_i, sp_t, sp_seq, j: int) -> tuple[float, int, 
     return te, seq, who
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _downs(sup_i, sup_f, d_sfail, d_srep, s: int, t: float, commit: bool) -> tuple[float, int]:
     """When a unit re-ordered at t leaves the supplier: at once, or when the stoppage covering t is over (the
     SimPy engine's _DownSchedule.advance(t, 0.0), interval for interval). The intervals over before t are dropped
@@ -167,7 +167,7 @@ def _downs(sup_i, sup_f, d_sfail, d_srep, s: int, t: float, commit: bool) -> tup
             t = r
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def draws_short(sup_i, sup_f, d_sfail, d_srep, s: int, n_ext: int, t: float) -> int:
     """The refill purpose a take of n_ext external units at t would run out of (-1: none), checked before anything
     is touched."""
@@ -180,7 +180,7 @@ def draws_short(sup_i, sup_f, d_sfail, d_srep, s: int, n_ext: int, t: float) -> 
     return _downs(sup_i, sup_f, d_sfail, d_srep, s, t, False)[1]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, s: int, t: float, seq: int) -> None:
     """An external unit taken at t by start number seq: ship it and put its arrival in transit."""
     ship = t if sup_i[s, SP_DOWN] == 0 else _downs(sup_i, sup_f, d_sfail, d_srep, s, t, True)[0]
@@ -191,7 +191,7 @@ def reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, s: int, t: flo
     sup_i[s, SP_HN] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def arrive(ist, fst, ctl, ar_t, sup_i, sp_t, sp_seq, s: int, t: float, warm: float) -> None:
     """The supplier's next unit in transit arrives in its stock at t."""
     _pop(sp_t, sp_seq, sup_i[s, SP_HOFF], sup_i[s, SP_HN])
@@ -204,7 +204,7 @@ def arrive(ist, fst, ctl, ar_t, sup_i, sp_t, sp_seq, s: int, t: float, warm: flo
     fst[row, fk.AREA] += fk._tail(ctl[fk.T_END], t, warm)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def kit_now(ist, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, present: bool, n_var: int,
             t: float) -> bool:
     """Whether the next kit (variant v) is whole at t in the middle of the station's own events of that instant:
@@ -227,7 +227,7 @@ def kit_now(ist, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, present: 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def kit_known(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, main_det: bool, present: bool,
               n_var: int, t: float) -> bool:
     """Whether `kit_now` can tell yet: the part is known to have come before t or not (`main_det`), and so is
@@ -248,7 +248,7 @@ def kit_known(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, ma
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def short_of(ist, in_prod, in_qty, in_sup, sup_i, s: int, e_ext: int, v: int, n_var: int) -> bool:
     """Whether the waiting kit (variant v) lacks units of supplier s's stock: its waiting servers watch it."""
     q = need(ist, in_prod, in_qty, in_sup, sup_i, e_ext, v, n_var)
@@ -256,7 +256,7 @@ def short_of(ist, in_prod, in_qty, in_sup, sup_i, s: int, e_ext: int, v: int, n_
     return ist[row, fk.N_ADM] - ist[row, fk.N_FREED] < q
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def wake(ist, fst, idle_srv, idle_t, j: int, soff: int, m: int, t: float) -> None:
     """An arrival on a stock the waiting kit is short of wakes the servers waiting at the front of the free queue:
     they look again after the servers resumed at t and those woken before, keeping their order."""
@@ -278,7 +278,7 @@ def wake(ist, fst, idle_srv, idle_t, j: int, soff: int, m: int, t: float) -> Non
     fst[j, fk.DEFER_T] = t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def first_in_line(ist, fst, ar_t, in_prod, in_qty, in_sup, sup_i, j: int, v: int, present: bool, n_var: int,
                   t: float) -> int:
     """Where a server that completed at t joins the free queue (`before` for `_idle`): at its head, to take the
@@ -316,7 +316,7 @@ def take_count(ist, in_prod, in_qty, in_sup, sup_i, e: int, v: int, n_var: int) 
     return local
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def check_draws(ist, in_prod, in_qty, in_sup, sup_i, sup_f, d_sfail, d_srep, ret, j: int, v: int, n_var: int,
                 t: float) -> bool:
     """Whether a kit started at t has the suppliers' draws it needs; if not, what to refill is in `ret`."""

@@ -65,7 +65,7 @@ def account_state(tft, i: int, state: int, since: float, t: float, warm: float, 
         tft[i, col] += hi - lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,  # noqa: C901
                    tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv) -> int:
     """Run transport i's events in time order until it passes the horizon or must wait for a neighbour."""
@@ -274,7 +274,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 tv_since[v] = t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def claim_tick(tft, i: int, now: float) -> float:
     """An idle vehicle of a timetable takes the next departure nobody has taken; the time it wakes, computed as the
     SimPy engine's timeout (now + (tick - now))."""
