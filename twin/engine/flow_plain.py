@@ -101,14 +101,13 @@ def _ring_push(ring, off: int, head: int, n: int, m: int, s: int, key, seq) -> N
     ring[off + _wrap(head + pos, m)] = s
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@njit(cache=True, nogil=True, _nrt=False)
 def visit(j, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal, week, period, always, out):  # noqa: C901
     """Run plain station j as far as it can go. Returns (STALLED | PASSED | RETURNED, changed, progressed).
 
     The arrays come in tuples (servers, links, draws, calendar, output) named as in `run_kernel`, made once a
-    kernel call: a Python call with more than 30 arguments is compiled as a call with *args, which numba cannot
-    inline. Inlined into the kernel, and like it without reference counting (`_nrt=False`), which otherwise cost
-    more at each visit than the visit itself."""
+    kernel call: a Python call with more than 30 arguments is compiled as a call with *args. Like the kernel, it
+    runs without reference counting (`_nrt=False`), which otherwise costs more at each visit than the visit."""
     srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv = servers
     ar_t, ar_rel, ar_var, fr_t = links
     d_proc, d_ttf, d_ttr, d_scr = draws
