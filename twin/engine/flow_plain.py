@@ -107,7 +107,8 @@ def visit(j, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal, week, p
 
     The arrays come in tuples (servers, links, draws, calendar, output) named as in `run_kernel`, made once a
     kernel call: a Python call with more than 30 arguments is compiled as a call with *args. Like the kernel, it
-    runs without reference counting (`_nrt=False`), which otherwise costs more at each visit than the visit."""
+    runs without reference counting (`_nrt=False`), which otherwise costs more at each visit than the visit. It
+    is called, not inlined: inlining saved ~9% of a year of jinhua but doubled the kernel's first compilation."""
     srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv = servers
     ar_t, ar_rel, ar_var, fr_t = links
     d_proc, d_ttf, d_ttr, d_scr = draws
