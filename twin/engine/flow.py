@@ -700,7 +700,8 @@ class FlowSimulation:
         end_s = min(float(p["ctl"][fk.T_END]) for p in parts)
         periods = [pair for p in parts for pair in p["periods"]] if cfg.active_periods else []
         sf_all = np.concatenate([p["sf"] for p in parts])
-        lst = np.array([p["lst"] for p in parts])
+        # (only the days the run reached: a run stopped after N parts may have a horizon of millions of days)
+        lst = np.array([p["lst"][:fs.L_DAY0 + int(end_s // 86_400.0) + 1] for p in parts])
         lsf = np.array([p["lsf"] for p in parts])
         return _Measured(
             end_s=end_s, working=sf_all[:, fs.S_WORK], blocked=sf_all[:, fs.S_BLOCKED], down=sf_all[:, fs.S_DOWN],
