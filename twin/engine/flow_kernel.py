@@ -179,6 +179,37 @@ def account_hit_part(acc, work_col: int, down_col: int, sw: float, total: float,
     return left - rest, rp, fp
 
 
+@njit(cache=True, inline="always")
+def draw_short(left: float, work: float, d_ttf, fbase: int, fp: int, f_len: int, rp: int, r_len: int) -> int:
+    """The stream a part of `work` seconds, started `left` seconds before its server's next failure, runs out of
+    (FAIL or REPAIR; -1: the draws it needs are all there). Checked before anything is touched."""
+    rest = work
+    while left < rest:
+        if rp >= r_len:
+            return REPAIR
+        rp += 1
+        rest -= left
+        if fp >= f_len:
+            return FAIL
+        left = d_ttf[fbase + fp]
+        fp += 1
+    return -1
+
+
+@njit(cache=True, inline="always")
+def hit_total(left: float, work: float, d_ttf, fbase: int, fp: int, d_ttr, rbase: int, rp: int) -> float:
+    """Processing plus repairs of a part that meets failures (`left` < `work`): the chunk accounting needs the end
+    as its upper limit first."""
+    total = work
+    while left < work:
+        total += d_ttr[rbase + rp]
+        rp += 1
+        work -= left
+        left = d_ttf[fbase + fp]
+        fp += 1
+    return total
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _variant(ctl, ret, mix_u, mix_cum, mix_pat, peek: bool) -> int:
     """The next variant of the mix (random by share from its uniforms, or the cyclic pattern); -1: refill first."""
@@ -556,22 +587,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                                                                   d_srep, ret, j, v, n_var, t):
                         return
                     if has_fail:  # check that the draws this part needs are there before touching anything
-                        left = srv_ttf[soff + s]
-                        rest = work
-                        fp = ist[j, F_POS]
-                        rp = ist[j, R_POS]
-                        need = -1
-                        while left < rest:
-                            if rp >= ist[j, R_LEN]:
-                                need = REPAIR
-                                break
-                            rp += 1
-                            rest -= left
-                            if fp >= ist[j, F_LEN]:
-                                need = FAIL
-                                break
-                            left = d_ttf[j * n_ttf + fp]
-                            fp += 1
+                        need = draw_short(srv_ttf[soff + s], work, d_ttf, j * n_ttf, ist[j, F_POS], ist[j, F_LEN],
+                                          ist[j, R_POS], ist[j, R_LEN])
                         if need >= 0:
                             ret[R_CODE] = REFILL
                             ret[R_STATION] = j
@@ -616,17 +633,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             hit = True
                             base = j * n_ttr
                             fbase = j * n_ttf
-                            # the total first: the chunk accounting needs the end as its upper limit
-                            rp = ist[j, R_POS]
-                            fp = ist[j, F_POS]
-                            lft = left
-                            rst = work
-                            while lft < rst:
-                                total += d_ttr[base + rp]
-                                rp += 1
-                                rst -= lft
-                                lft = d_ttf[fbase + fp]
-                                fp += 1
+                            total = hit_total(left, work, d_ttf, fbase, ist[j, F_POS], d_ttr, base, ist[j, R_POS])
                             srv_ttf[soff + s], rp, fp = account_hit_part(
                                 fst[j], WORKING, DOWN, sw, total, work, left, d_ttf, fbase + ist[j, F_POS], d_ttr,
                                 base + ist[j, R_POS], w0, w_end)

@@ -346,22 +346,7 @@ def visit(j, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal, week, p
             s = idle_srv[soff + idle_head]
             work = d_proc[base_p + p_pos]
             if has_fail:  # the draws this part needs must be there before anything is touched
-                left = srv_ttf[soff + s]
-                rest = work
-                fp = f_pos
-                rp = r_pos
-                need = -1
-                while left < rest:
-                    if rp >= r_len:
-                        need = fk.REPAIR
-                        break
-                    rp += 1
-                    rest -= left
-                    if fp >= f_len:
-                        need = fk.FAIL
-                        break
-                    left = d_ttf[base_f + fp]
-                    fp += 1
+                need = fk.draw_short(srv_ttf[soff + s], work, d_ttf, base_f, f_pos, f_len, r_pos, r_len)
                 if need >= 0:
                     ret[fk.R_CODE] = fk.REFILL
                     ret[fk.R_STATION] = j
@@ -398,16 +383,7 @@ def visit(j, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal, week, p
                     srv_ttf[soff + s] = left - work
                 else:
                     hit = True
-                    rp = r_pos
-                    fp = f_pos
-                    lft = left
-                    rst = work
-                    while lft < rst:
-                        total += d_ttr[base_r + rp]
-                        rp += 1
-                        rst -= lft
-                        lft = d_ttf[base_f + fp]
-                        fp += 1
+                    total = fk.hit_total(left, work, d_ttf, base_f, f_pos, d_ttr, base_r, r_pos)
                     fst[j, fk.WORKING] = working  # the chunks are accounted in the state row itself
                     srv_ttf[soff + s], rp, fp = fk.account_hit_part(
                         fst[j], fk.WORKING, fk.DOWN, sw, total, work, left, d_ttf, base_f + f_pos, d_ttr,
