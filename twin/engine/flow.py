@@ -13,12 +13,12 @@ live in ring buffers as deep as a link. Recording active periods or exits adds O
 from __future__ import annotations
 
 import math
+import mmap
+import sys
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import types
-from numba.typed import List
 
 from twin.calendar import Calendar
 from twin.engine import flow_kernel as fk
@@ -33,6 +33,7 @@ from twin.spec import InputSpec, StationSpec, names_of
 from twin.streams import BLOCK, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
+_MAP_NORESERVE = 0x4000  # Linux's mmap flag (Python's mmap module does not name it before 3.13)
 
 
 def _pow2(n: int) -> int:
@@ -100,34 +101,83 @@ class _PeriodLog:
 
 
 class _StationLogs:
-    """Each station's active periods, where the single-server kernel records them all (`_rebuild_all`): an array
-    per station (a numba typed List of them) that the kernel doubles when it might fill, so that they come out
-    grouped, with nothing to regroup. Memory: under 2 x 16 bytes a period, plus 16 x `FIRST` bytes a station."""
+    """Each station's active periods, where the single-server kernel records them all (`_rebuild_all`): two regions
+    of one pool per station, its starts and its ends, so that they come out grouped, with nothing to regroup.
+
+    Every station starts with `FIRST` places in the pool's first pages; one that needs more moves once to a region
+    of `RESERVE` places reserved for it (`flow_serial.make_room`); past that (or where no reservation could be
+    made) the kernel returns and `grow` copies the logs into a larger pool. The reservation is address space only:
+    a page is memory once written, so memory stays 16 bytes a period plus up to two pages a station. Where the
+    system allows, the pool asks for transparent huge pages: millions of periods then take a few dozen page faults
+    instead of tens of thousands, which on this kind of machine cost more than writing the periods, and nothing is
+    written twice (a log that doubled as it grew wrote each period up to three times into fresh memory)."""
 
     FIRST = 1024
+    RESERVE = 1 << 23
+    HUGE = 2 << 20  # bytes: a transparent huge page
 
     def __init__(self, n: int) -> None:
-        self.a = List.empty_list(types.float64[::1])
-        self.b = List.empty_list(types.float64[::1])
-        for _ in range(n):
-            self.a.append(np.empty(self.FIRST))
-            self.b.append(np.empty(self.FIRST))
-        self.n = np.zeros(n, dtype=np.int64)
+        lg = self.lg = np.zeros((n, fs.NLG), dtype=np.int64)
+        first = -(-2 * n * self.FIRST // (self.HUGE // 8)) * (self.HUGE // 8)
+        lg[:, fs.LG_A] = 2 * self.FIRST * np.arange(n)
+        lg[:, fs.LG_B] = lg[:, fs.LG_A] + self.FIRST
+        lg[:, fs.LG_CAP] = self.FIRST
+        self.pool, reserve = self._reserve(first, n) if n else (np.empty(1), 0)
+        lg[:, fs.LG_NEXT_A] = first + 2 * reserve * np.arange(n)
+        lg[:, fs.LG_NEXT_B] = lg[:, fs.LG_NEXT_A] + reserve
+        lg[:, fs.LG_NEXT_CAP] = reserve
+
+    @classmethod
+    def _reserve(cls, first: int, n: int) -> tuple[np.ndarray, int]:
+        """A pool of `first` places and 2 n reserved regions, as large as the system grants (none: `first` only)."""
+        reserve = cls.RESERVE
+        while reserve >= cls.FIRST:
+            count = first + 2 * n * reserve
+            try:
+                return cls._mapped(count), reserve
+            except (OSError, ValueError, OverflowError, MemoryError):
+                reserve //= 8
+        return cls._mapped(first), 0
+
+    @classmethod
+    def _mapped(cls, count: int) -> np.ndarray:
+        """`count` float64 places of fresh anonymous memory, 2-MiB aligned, untouched (so not yet memory), huge
+        pages asked for where Linux has them; no swap is reserved for address space that may never be written."""
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_MAP_NORESERVE if sys.platform == "linux" else 0)
+        region = mmap.mmap(-1, count * 8 + cls.HUGE, flags=flags)
+        if hasattr(mmap, "MADV_HUGEPAGE"):
+            region.madvise(mmap.MADV_HUGEPAGE)
+        at = np.frombuffer(region, dtype=np.uint8, count=1).ctypes.data
+        return np.frombuffer(region, dtype=np.float64, count=count, offset=-at % cls.HUGE)
+
+    def grow(self, more: int) -> None:
+        """A new pool where each station has room for `more` entries (at least 4 x its room now if it had none),
+        with what is written copied; no region left to move to."""
+        lg = self.lg
+        n = lg[:, fs.LG_N]
+        cap = np.where(n + more > lg[:, fs.LG_CAP], 4 * np.maximum(lg[:, fs.LG_CAP], n + more), lg[:, fs.LG_CAP])
+        pool = self._mapped(2 * int(cap.sum()))
+        at = 0
+        for j in range(len(lg)):
+            for col in (fs.LG_A, fs.LG_B):
+                src = int(lg[j, col])
+                pool[at:at + n[j] + 1] = self.pool[src:src + n[j] + 1]  # (+ 1: the open period's start lies there)
+                lg[j, col] = at
+                at += int(cap[j])
+        lg[:, fs.LG_CAP] = cap
+        lg[:, fs.LG_NEXT_CAP] = 0
+        self.pool = pool
 
     def by_station(self, has_open: np.ndarray, open_a: np.ndarray, open_b: np.ndarray
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
         out = []
-        for j in range(len(self.n)):
-            n = int(self.n[j])
-            a, b = self.a[j], self.b[j]
+        for j, (at_a, at_b, n) in enumerate(self.lg[:, [fs.LG_A, fs.LG_B, fs.LG_N]].tolist()):
+            a, b = self.pool[at_a:at_a + n + 1], self.pool[at_b:at_b + n + 1]
             if has_open[j]:  # (the kernel leaves room for it)
                 a[n], b[n] = open_a[j], open_b[j]
                 n += 1
             out.append((a[:n], b[:n]))
         return out
-
-    def peak_bytes(self) -> int:
-        return sum(x.nbytes for x in self.a) + sum(x.nbytes for x in self.b)
 
 
 class _Supplies:
@@ -634,7 +684,7 @@ class FlowSimulation:
             fs.run_serial(sst, sf, lst, lsf, ctl, ret, ring, proc.values, base, base + proc.capacity,
                           fail.values, repair.values, starts, ends, cum, cal.work_per_period_s, cal.period_s,
                           cal.always_on,
-                          log.st, log.a, log.b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, logs.a, logs.b, logs.n)
+                          log.st, log.a, log.b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, logs.pool, logs.lg)
             code = ret[fk.R_CODE]
             if code == fk.DONE_ALL:
                 break
@@ -652,6 +702,8 @@ class FlowSimulation:
                 ret[fk.R_NPER] = 0
             elif code == fk.GROW_EXITS:
                 ex_t = np.concatenate((ex_t, np.zeros_like(ex_t)))
+            elif code == fs.GROW_LOG:
+                logs.grow(fs.SETTLE_EVERY + 2)
             else:
                 return None
         periods = None

@@ -33,7 +33,10 @@ RING_DEPTH = 2 * SETTLE_EVERY  # recording: each station's ring holds its depart
 # ctl[RECORD]: 0 no periods; ALL every period (found by `_rebuild_all`); PRUNE those ever the momentary bottleneck
 # (`_rebuild` + `_settle`); INLINE every period, found inside the recursion (the reference the tests check against)
 ALL, PRUNE, INLINE = 1.0, 2.0, 3.0
-EXHAUSTED, PARTS_DONE = 5, 6
+EXHAUSTED, PARTS_DONE, GROW_LOG = 5, 6, 7
+# every period recorded (ALL): each station's log is two regions of one pool, `lg` its columns: start of the starts,
+# start of the ends, room in each, entries written; the same three of the regions reserved for it (room 0: none)
+LG_A, LG_B, LG_CAP, LG_N, LG_NEXT_A, LG_NEXT_B, LG_NEXT_CAP, NLG = range(8)
 INF = math.inf
 
 
@@ -180,9 +183,9 @@ def _settle(sa, sb, sl, keep, sg, t_safe, w0, w_end, p_sum, p_cnt, pr_line, per_
 
 @njit(cache=True, nogil=True, inline="always")
 def _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend, open_start,
-                     is_open, active, out_a, out_b, g) -> int:
-    """Station j's share of `_rebuild`: the periods parts i_s .. i_e - 1 closed, written to out_a/out_b from
-    position g on; returns the position after the last. Writes one place beyond it (room for it is the caller's)."""
+                     is_open, active, out_a, oa, out_b, ob, g) -> int:
+    """Station j's share of `_rebuild`: the periods parts i_s .. i_e - 1 closed, written to out_a[oa + g],
+    out_b[ob + g] on; returns g after the last. Writes one place beyond it (room for it is the caller's)."""
     off = r_off[j]
     mask = r_mask[j]
     k_st = r_off.shape[0]
@@ -199,19 +202,21 @@ def _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_en
         um = np.uint64(mask)
         ump = np.uint64(maskp)
         ug = np.uint64(g)
-        out_a[ug] = open_start[j]
+        ua = np.uint64(oa)
+        ub = np.uint64(ob)
+        out_a[ua + ug] = open_start[j]
         for i in range(i_s, i_e):
             p = rj[np.uint64(i - 1) & um]
             arrive = rp[np.uint64(i - back) & ump]
             start = max(arrive, p)
             end_w = start + dj[np.uint64(i - base)]
             fresh = start - pe > 1e-9 * max(start, 1.0)
-            out_b[ug] = pe
-            out_a[ug + np.uint64(1)] = start
+            out_b[ub + ug] = pe
+            out_a[ua + ug + np.uint64(1)] = start
             ug += np.uint64(fresh)
             pe = end_w
         g = np.int64(ug)
-        open_start[j] = out_a[ug]
+        open_start[j] = out_a[ua + ug]
         if i_e > i_s:
             active[j] = 0
     else:  # the same, part by part, for windows where a station opens its first period or the run ends
@@ -227,8 +232,8 @@ def _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_en
             completed = c < t_end or (c == t_end and inclusive)
             started = start < t_end or (start == t_end and inclusive)
             fresh = started & (start - pe > 1e-9 * (start if start > 1.0 else 1.0))
-            out_a[g] = os_
-            out_b[g] = pe
+            out_a[oa + g] = os_
+            out_b[ob + g] = pe
             g += 1 if fresh & (io != 0) else 0
             os_ = start if fresh else os_
             io = 1 if started else io
@@ -257,41 +262,54 @@ def _rebuild(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusiv
     """
     for j in range(r_off.shape[0]):
         stage_n[j] = _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend,
-                                      open_start, is_open, active, sa[j], sb[j], stage_n[j])
+                                      open_start, is_open, active, sa[j], 0, sb[j], 0, stage_n[j])
 
 
 @njit(cache=True, nogil=True)
 def _rebuild_all(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend, open_start, is_open,
-                 active, la, lb, ln) -> None:
-    """`_rebuild` for a run that records every period: straight into each station's own log (`la[j]`, `lb[j]`,
-    `ln[j]` written), in time order, so nothing needs regrouping afterwards. Room for i_e - i_s + 1 more entries
+                 active, pool, lg) -> None:
+    """`_rebuild` for a run that records every period: straight into each station's own log (its two regions of
+    `pool`, see `lg`), in time order, so nothing needs regrouping afterwards. Room for i_e - i_s + 1 more entries
     in each is the caller's."""
     for j in range(r_off.shape[0]):
-        ln[j] = _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend,
-                                 open_start, is_open, active, la[j], lb[j], ln[j])
+        lg[j, LG_N] = _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend,
+                                       open_start, is_open, active, pool, lg[j, LG_A], pool, lg[j, LG_B], lg[j, LG_N])
 
 
 @njit(cache=True, nogil=True)
-def _double(la, lb, q, n) -> None:
-    """Double station q's log (n entries written): memory stays under twice what the periods need."""
-    for log in (la, lb):
-        old = log[q]
-        new = np.empty(2 * old.shape[0])
-        new[:n] = old[:n]
-        log[q] = new
+def make_room(pool, lg, more) -> bool:
+    """Give every station's log room for `more` entries: one that lacks it moves to the regions reserved for it
+    (`twin.engine.flow._StationLogs`). False if one has no reservation large enough (the caller grows the pool;
+    moves done stay done)."""
+    for q in range(lg.shape[0]):
+        n = lg[q, LG_N]
+        if n + more <= lg[q, LG_CAP]:
+            continue
+        if n + more > lg[q, LG_NEXT_CAP]:
+            return False
+        for col, dest in ((LG_A, lg[q, LG_NEXT_A]), (LG_B, lg[q, LG_NEXT_B])):
+            src = lg[q, col]
+            for x in range(n + 1):  # (+ 1: the open period's start lies there)
+                pool[dest + x] = pool[src + x]
+            lg[q, col] = dest
+        lg[q, LG_CAP] = lg[q, LG_NEXT_CAP]
+        lg[q, LG_NEXT_CAP] = 0
+    return True
 
 
 @njit(cache=True, nogil=True)
 def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week, period,
-                   per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln) -> None:
+                   per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, pool, lg) -> None:
     """run_serial for the commonest case — a round-the-clock line without failures — with the per-station state
     in flat local arrays: the same operations, in the same order, fewer of them.
 
     `per_a` (periods) and `ex_t` (exits) are None when not recorded: numba then compiles a version without that
-    code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be.
+    code at all (it prunes `is None` branches on arguments), which keeps the plain run as lean as it can be. So
+    do `pool` (None unless every period is recorded) and `per_st` (None when they are): each mode's version
+    holds only its own code.
     The recursion does not look for periods at all (that costs too much in its dependency chain): every
     SETTLE_EVERY parts, `_rebuild_all` finds the periods the parts closed from the departures in the rings and
-    appends them to each station's log (`la`, `lb`, `ln`, doubled when one might fill); pruned, `_rebuild`
+    appends them to each station's log (in `pool`, see `make_room`); pruned, `_rebuild`
     stages them per station (`sa`, `sb`) instead and `_settle` decides them while they are still in cache.
     ctl[RECORD] == INLINE detects them inside the recursion instead, part by part (slower; the reference the tests
     compare the rebuilt periods with).
@@ -339,15 +357,16 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 code = GROW_EXITS
                 break
         if per_a is not None:
-            if not prune and not inline and since >= SETTLE_EVERY:  # (a part closes at most one period a station)
+            if pool is not None and since >= SETTLE_EVERY:  # (a part closes at most one period a station)
                 _rebuild_all(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start,
-                             is_open, active, la, lb, ln)
+                             is_open, active, pool, lg)
                 built = i
                 since = 0
-                for q in range(k_st):  # room for the next SETTLE_EVERY parts' periods, the + 1 written, the open one
-                    if ln[q] + SETTLE_EVERY + 2 > la[q].shape[0]:
-                        _double(la, lb, q, ln[q])
-            if prune and since >= SETTLE_EVERY:
+                # room for the next SETTLE_EVERY parts' periods, the + 1 written, the open one
+                if not make_room(pool, lg, SETTLE_EVERY + 2):
+                    code = GROW_LOG
+                    break
+            if per_st is not None and prune and since >= SETTLE_EVERY:
                 _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start,
                          is_open, active, sa, sb, stage_n)
                 built = i
@@ -366,7 +385,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 stage_n[:] = sg[:, G_N]
                 since = 0
             since += 1
-            if inline and ret[R_NPER] + k_st > per_a.shape[0]:
+            if per_st is not None and inline and ret[R_NPER] + k_st > per_a.shape[0]:
                 code = GROW_PERIODS
                 break
         lst[L_RELEASED] += 1
@@ -391,7 +410,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     work_acc[j] += hi - lo
             c = start + (end_w - start)
             completed = c < t_end or (c == t_end and inclusive)
-            if per_a is not None and inline:  # (else a rebuild finds the periods from the rings)
+            if per_st is not None and inline:  # (else a rebuild finds the periods from the rings)
                 if start < t_end or (start == t_end and inclusive):
                     active[j] = 1
                     if start - pend[j] > 1e-9 * (start if start > 1.0 else 1.0):
@@ -450,21 +469,21 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
             prev[j] = leave
             arrive = leave
         if per_a is not None and stopped == i:  # rebuilt: what the parts so far closed, by the end they knew
-            if prune:
+            if per_st is not None and prune:
                 _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i + 1, t_was, inclusive_was, pend,
                          open_start, is_open, active, sa, sb, stage_n)
                 built = i + 1
-            elif not inline:
+            if pool is not None:
                 _rebuild_all(ring, r_off, r_mask, d_proc, width, base, built, i + 1, t_was, inclusive_was, pend,
-                             open_start, is_open, active, la, lb, ln)
+                             open_start, is_open, active, pool, lg)
                 built = i + 1
         i += 1
-    if per_a is not None and prune:
+    if per_a is not None and per_st is not None and prune:
         _rebuild(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start, is_open,
                  active, sa, sb, stage_n)
-    elif per_a is not None and not inline:
+    if per_a is not None and pool is not None:
         _rebuild_all(ring, r_off, r_mask, d_proc, width, base, built, i, t_end, inclusive, pend, open_start, is_open,
-                     active, la, lb, ln)
+                     active, pool, lg)
     lst[L_PART] = i
     sf[:, PREV] = prev
     sf[:, S_WORK] = work_acc
@@ -485,26 +504,33 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
 @njit(cache=True, nogil=True)
 def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, d_ttr,  # noqa: C901
                c_starts, c_ends, c_cum, week, period, always, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl,
-               keep, sg, la, lb, ln) -> None:
+               keep, sg, pool, lg) -> None:
     """Parts lst[L_PART] .. n_parts - 1 of one line through every station, or until one starts past the end.
 
     Column c of each station's row of `d_proc` is the processing time of part base + c.
     """
     k_st = sst.shape[0]
     if always and sst[:, S_FAIL].sum() == 0:
-        if ctl[RECORD] > 0:
+        if ctl[RECORD] == ALL:
             if ctl[EXITS] > 0:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
+                               week, period, None, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, pool, lg)
             else:
                 _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
-                               week, period, per_st, per_a, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
+                               week, period, None, per_a, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, pool, lg)
+        elif ctl[RECORD] > 0:
+            if ctl[EXITS] > 0:
+                _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
+                               week, period, per_st, per_a, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, None, lg)
+            else:
+                _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum,
+                               week, period, per_st, per_a, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, None, lg)
         elif ctl[EXITS] > 0:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           period, per_st, None, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
+                           period, None, None, per_b, ex_t, pr, pr_line, sa, sb, sl, keep, sg, None, lg)
         else:
             _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_starts, c_ends, c_cum, week,
-                           period, per_st, None, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, la, lb, ln)
+                           period, None, None, per_b, None, pr, pr_line, sa, sb, sl, keep, sg, None, lg)
         return
     width = d_proc.shape[0] // k_st
     n_ttf = d_ttf.shape[0] // k_st
