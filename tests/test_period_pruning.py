@@ -199,9 +199,10 @@ def detected_inline(sc: twin.Scenario, cfg: RunConfig) -> ReplicationResult:
 @given(st.data())
 def test_every_period_rebuilt_from_the_rings_is_the_one_the_recursion_finds(data: st.DataObject) -> None:
     """Recording every period, the round-the-clock kernel rebuilds them from the rings every 128 parts and writes
-    them straight into each station's log (doubled as it fills): the same periods, to the last bit and in the same
+    them straight into each station's log (in one pool): the same periods, to the last bit and in the same
     order, as detecting them inside the recursion, including each station's period still open at the end. Runs
-    cross the kernel's 8,192-part returns and the logs' doublings, with buffers deeper than the rings, ended by a
+    cross the kernel's 8,192-part returns and the logs' moves to their reserved regions, with buffers deeper than
+    the rings, ended by a
     number of parts or by the horizon, with or without a warm-up."""
     k = data.draw(st.integers(1, 7))
     cycles = [data.draw(st.sampled_from([6.0, 9.0, 10.0, 12.0])) for _ in range(k)]
