@@ -107,10 +107,11 @@ class _StationLogs:
     Every station starts with `FIRST` places in the pool's first pages; one that needs more moves once to a region
     of `RESERVE` places reserved for it (`flow_serial.make_room`); past that (or where no reservation could be
     made) the kernel returns and `grow` copies the logs into a larger pool. The reservation is address space only:
-    a page is memory once written, so memory stays 16 bytes a period plus up to two pages a station. Where the
-    system allows, the pool asks for transparent huge pages: millions of periods then take a few dozen page faults
-    instead of tens of thousands, which on this kind of machine cost more than writing the periods, and nothing is
-    written twice (a log that doubled as it grew wrote each period up to three times into fresh memory)."""
+    a page is memory once written, so memory stays 16 bytes a period plus up to two pages (huge: 4 MiB) a
+    station. Where the system allows, the pool asks for transparent huge pages: millions of periods then take a few
+    dozen page faults instead of tens of thousands, which on this kind of machine cost more than writing the
+    periods; and no period past a station's first 1,024 is written twice (a log that doubled as it grew wrote each
+    period up to three times into fresh memory)."""
 
     FIRST = 1024
     RESERVE = 1 << 23
@@ -143,6 +144,8 @@ class _StationLogs:
     def _mapped(cls, count: int) -> np.ndarray:
         """`count` float64 places of fresh anonymous memory, 2-MiB aligned, untouched (so not yet memory), huge
         pages asked for where Linux has them; no swap is reserved for address space that may never be written."""
+        if not hasattr(mmap, "MAP_PRIVATE"):  # (Windows: no private anonymous maps; plain memory, same layout)
+            return np.empty(count)
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_MAP_NORESERVE if sys.platform == "linux" else 0)
         region = mmap.mmap(-1, count * 8 + cls.HUGE, flags=flags)
         if hasattr(mmap, "MADV_HUGEPAGE"):
