@@ -8,14 +8,19 @@ table. Periods are recorded as `twin bottleneck` records them: pruned (`RunConfi
 flow engine's single-server kernel does), unless --all-periods.
 With --scenario NAME --hours H it runs a scenario file instead (a real line, or the whole jinhua cluster) for H
 hours, no warm-up, and analyses on the main calendar's working clock, as `twin bottleneck` does.
+With --fresh each round is a new process (after a short compile-and-load run): one plain run and one recording,
+as a user's run is, without the memory earlier rounds freed; the recording's ratio only.
 Run: python benchmarks/bench_bottleneck.py [--engine des|flow] [--parts 10000] [--repeat 3] [--all-periods]
-     [--scenario jinhua --hours 2000]
+     [--scenario jinhua --hours 2000] [--fresh]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 import twin
@@ -40,7 +45,12 @@ def main() -> None:
     ap.add_argument("--all-periods", action="store_true", help="record every active period (no pruning)")
     ap.add_argument("--scenario", help="a scenario file or built-in line instead of the exponential line")
     ap.add_argument("--hours", type=float, default=2000.0, help="with --scenario: the simulated hours")
+    ap.add_argument("--fresh", action="store_true", help="each round in a new process, recording's ratio only")
+    ap.add_argument("--one-round", type=int, help=argparse.SUPPRESS)  # (--fresh: the round a child process runs)
     args = ap.parse_args()
+    if args.fresh:
+        fresh(args)
+        return
     sc = twin.load(args.scenario) if args.scenario else line(args.stations)
     to_working = Calendar.from_spec(sc.spec.calendar).to_working
     engine = simulate_flow if args.engine == "flow" else simulate
@@ -49,7 +59,8 @@ def main() -> None:
                               prune_periods=prune))  # compile / warm up
     plain_t, rec_t, analysis_t = [], [], []
     periods = ops = left_out = 0
-    for round_no in range(args.repeat):
+    rounds = [args.one_round] if args.one_round is not None else range(args.repeat)
+    for round_no in rounds:
         # alternate the order, and compare each round's pair: the machine's speed drifts between rounds
         for record in (False, True) if round_no % 2 == 0 else (True, False):
             if args.scenario:
@@ -66,6 +77,8 @@ def main() -> None:
                 plain_t.append(dt)
                 continue
             rec_t.append(dt)
+            if args.one_round is not None:
+                continue
             t0 = time.process_time()
             assert res.active_periods is not None
             window = (0.0, to_working(res.end_s))
@@ -75,6 +88,9 @@ def main() -> None:
             analysis_t.append(time.process_time() - t0)
             periods = sum(len(a) for a, _ in res.active_periods)
             left_out = int(res.pruned_periods.count.sum()) if res.pruned_periods is not None else 0
+    if args.one_round is not None:
+        print(json.dumps({"plain": plain_t[0], "recorded": rec_t[0], "ops": ops}))
+        return
     plain, rec, ana = (statistics.median(x) for x in (plain_t, rec_t, analysis_t))
     rec_ratio = statistics.median(r / p for r, p in zip(rec_t, plain_t))
     total_ratio = statistics.median((r + a) / p for r, a, p in zip(rec_t, analysis_t, plain_t))
@@ -91,6 +107,27 @@ def main() -> None:
     print(f"\nactive periods kept: {periods:,} ({periods / ops:.3f} per station-operation; "
           f"the full trace keeps ~2 segments per station-operation); left out as never the momentary bottleneck "
           f"(counted in the mean only): {left_out:,}")
+
+
+def fresh(args: argparse.Namespace) -> None:
+    """Each round a child process running this script with --one-round: import, compile or load, one plain run and
+    one recording (in the round's order), nothing else."""
+    passed = [a for a in sys.argv[1:] if a != "--fresh"]
+    ratios = []
+    ops = 0
+    for round_no in range(args.repeat):
+        out = subprocess.run([sys.executable, __file__, *passed, "--one-round", str(round_no)], check=True,
+                             capture_output=True, text=True).stdout
+        got = json.loads(out.strip().splitlines()[-1])
+        ratios.append(got["recorded"] / got["plain"])
+        ops = got["ops"]
+    what = (f"{args.scenario}, {args.hours:g} h" if args.scenario
+            else f"{args.stations}-station exponential line, {args.parts:,} parts")
+    mode = "every period" if args.all_periods else "pruned"
+    print(f"## Active-period detection ({mode}), {args.engine} engine, one run in each of {args.repeat} fresh "
+          f"processes: {what} ({ops:,} station-operations)\n")
+    print(f"recorded / plain: median **{statistics.median(ratios):.3f}**, "
+          f"range {min(ratios):.3f}-{max(ratios):.3f}")
 
 
 if __name__ == "__main__":
