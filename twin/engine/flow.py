@@ -149,7 +149,10 @@ class _StationLogs:
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_MAP_NORESERVE if sys.platform == "linux" else 0)
         region = mmap.mmap(-1, count * 8 + cls.HUGE, flags=flags)
         if hasattr(mmap, "MADV_HUGEPAGE"):
-            region.madvise(mmap.MADV_HUGEPAGE)
+            try:
+                region.madvise(mmap.MADV_HUGEPAGE)
+            except OSError:  # (a kernel built without huge pages: small pages, as anywhere else)
+                pass
         at = np.frombuffer(region, dtype=np.uint8, count=1).ctypes.data
         return np.frombuffer(region, dtype=np.float64, count=count, offset=-at % cls.HUGE)
 
