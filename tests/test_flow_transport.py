@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,6 +112,53 @@ def test_a_dock_shared_by_several_lines_gives_the_same_sample_path(data: dict[st
     assert_same_vehicles(flow, des)
 
 
+@st.composite
+def kits_from_three_transports(draw: Any) -> dict[str, Any]:
+    """An assembly station taking its kit from two or three transports' stocks, small enough (a kit's quantity,
+    or one or two places more) that vehicles of every transport queue to unload and are resumed together when a
+    start frees places in all the stocks. Travel times are exponential: two transports' arrivals never fall on one
+    instant (the engines order those by their departures' events, which the sweep does not follow)."""
+    def station(name: str) -> dict[str, Any]:
+        d = draw(st.sampled_from(["det", "exp", "lognormal"]))
+        s: dict[str, Any] = {"name": name, "cycle_s": draw(st.sampled_from([4.0, 6.0, 10.0])), "dist": d,
+                             "servers": draw(st.integers(1, 2)), "buffer": draw(st.integers(0, 2))}
+        if d == "lognormal":
+            s["cv"] = 0.2
+        if draw(st.integers(0, 3)) == 0:
+            s["mtbf_s"], s["mttr_s"] = 300.0, 60.0
+        return s
+
+    n_tr = draw(st.integers(2, 3))
+    feeders = [{"name": f"F{i}", "stations": [station(f"f{k}") for k in range(draw(st.integers(1, 2)))]}
+               for i in range(n_tr)]
+    inputs, trucks = [], []
+    for i in range(n_tr):
+        qty = draw(st.integers(1, 3))
+        inputs.append({"from": f"T{i}", "qty": qty, "stock": qty + draw(st.sampled_from([0, 0, 1, 2]))})
+        batch = draw(st.integers(1, 6))
+        trucks.append({"name": f"T{i}", "from": f"F{i}", "batch": batch, "vehicles": draw(st.integers(1, 3)),
+                       "dock": batch + draw(st.integers(0, 4)), "lead_s": draw(st.sampled_from([20.0, 40.0, 60.0])),
+                       "return_s": draw(st.sampled_from([10.0, 20.0, 60.0])), "dist": "exp"})
+    kit: dict[str, Any] = {"name": "m1", "cycle_s": draw(st.sampled_from([4.0, 5.0])),
+                           "servers": draw(st.integers(1, 3)), "inputs": inputs}
+    if draw(st.integers(0, 2)) == 0:
+        kit["mtbf_s"], kit["mttr_s"] = 300.0, 30.0
+    main = [{"name": "m0", "cycle_s": draw(st.sampled_from([4.0, 5.0, 8.0]))}, kit]
+    return {"scenario": {"name": "kits", "product": "M", "seed": draw(st.integers(0, 2**31))},
+            "lines": [*feeders, {"name": "M", "stations": main}], "transports": trucks}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(kits_from_three_transports())
+def test_vehicles_of_several_transports_resumed_at_one_instant_give_the_same_sample_path(data: dict[str, Any]
+                                                                                         ) -> None:
+    sc = twin.from_dict(data)
+    assert flow_problem(sc) is None
+    flow, des = both(sc, RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0, seed=sc.seed))
+    assert_same(flow, des)
+    assert_same_vehicles(flow, des)
+
+
 def test_servers_released_at_their_completion_go_on_before_servers_resumed_at_that_instant() -> None:
     # Found by a 600-example run: F1 (2 servers, failures) has a part blocked when a place frees at t and another
     # finishing at t with a second place free. The SimPy engine gives the blocked part its place at the free, but
@@ -142,13 +188,14 @@ def test_jinhua_is_in_the_class_and_gives_the_same_sample_path() -> None:
     assert_same_vehicles(flow, des)
 
 
-@pytest.mark.xfail(strict=True, reason="known: two transports' vehicles resumed at one instant (see the docstring)")
-def test_known_discrepancy_two_transports_resumed_at_one_instant() -> None:
-    """Found by a 600-example run of the random networks: m2 takes a kit from T0 and T1 and frees places in both
-    stocks, each with vehicles queued to unload. The SimPy engine resumes those vehicles in the order the places
-    were freed, across the two transports, and a start of m2 caused by one of them (a T1 vehicle's parts complete a
-    kit) runs before the next resume; the flow kernel resumes each transport's vehicles of that instant together,
-    so T0's queue ends in another order (its vehicle shares differ from t = 14,371 s on)."""
+def test_vehicles_of_two_transports_resumed_at_one_instant_go_in_the_order_their_places_were_freed() -> None:
+    """Found by a 600-example run of the random networks: m2 takes kits from T0 and T1 and frees places in both
+    stocks, each with vehicles queued to unload. At t = 14,367 s a T1 vehicle arrives and fills T1's stock, m2's
+    starts give places to T0's queue (v1, v2) and to that T1 vehicle; the SimPy engine resumes them in the order the
+    places were freed: T0's v1 finds the stock full again and queues, the T1 vehicle's parts complete a kit and m2
+    starts before T0's v2 is resumed, giving the place it frees to v1, so v2 queues ahead of v1. Before the fix the
+    flow kernel resumed each transport's vehicles of an instant together and counted a place freed by a later
+    event as free for an earlier one: T0's queue ended v1, v2 (its vehicle shares differed from t = 14,371 s)."""
     data: dict[str, Any] = {
         "scenario": {"name": "net", "product": "M", "seed": 127},
         "lines": [

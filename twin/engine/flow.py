@@ -306,6 +306,7 @@ class FlowSimulation:
         fst = np.zeros((n + n_tr + n_pool + n_sup, fk.NF))
         fst[n:, fk.LAST_ADM] = -math.inf
         fst[n:, fk.LAST_FREED] = -math.inf
+        fst[:, fk.E_T] = -math.inf
         self.calendars = [Calendar.from_spec(ln.calendar or spec.calendar) for ln in spec.lines]
         servers = np.array([st.servers for _, st in stations], dtype=np.int64)
         soff = np.concatenate(([0], np.cumsum(servers)[:-1]))
@@ -457,6 +458,8 @@ class FlowSimulation:
             idle_srv=idle_srv, idle_t=np.zeros(n_servers), blk_srv=np.zeros(n_servers, dtype=np.int64),
             ar_t=np.zeros(total), ar_rel=np.zeros(total), ar_var=np.zeros(total, dtype=np.int64),
             fr_t=np.zeros(total),
+            ar_pos=np.full(total, ft.POS0, dtype=np.int64), fr_seq=np.zeros(total, dtype=np.int64),
+            fr_pos=np.zeros(total, dtype=np.int64),
             in_prod=np.array(in_prod, dtype=np.int64), in_arr=np.zeros(len(in_prod), dtype=np.int64),
             in_qty=np.array(in_qty, dtype=np.int64).reshape(-1), in_sb=np.zeros(len(in_prod)),
             scales=scales, n_var=n_var,
@@ -482,6 +485,7 @@ class FlowSimulation:
         cfg = self.config
         spec = self.scenario.spec
         n_tr = len(spec.transports)
+        assert n_tr < ft.ARR_SPAN  # an arrival's position carries its transport's index in its low bits
         tst = np.zeros((n_tr, ft.NTI), dtype=np.int64)
         n_veh = sum(t.vehicles for t in spec.transports)
         self.tdraws = {p: _Draws(max(n_tr, 1), _MIN_DRAWS) for p in (fk.TRAVEL, fk.BACK)}

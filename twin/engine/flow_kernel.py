@@ -42,11 +42,12 @@ N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, 
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
 MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP = range(38, 45)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
-Q_HEAD, RING, HINT_W, HINT_C, PLAIN, NI = range(45, 51)  # twin.engine.flow_plain
+Q_HEAD, RING, HINT_W, HINT_C, PLAIN = range(45, 50)  # twin.engine.flow_plain
+FREE_SEQ, E_LAST, NI = range(50, 53)  # an assembly station's places freed so far; its last start's position
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
-LAST_EV, SB_MAIN, DEFER_T, NF = range(11, 15)
+LAST_EV, SB_MAIN, DEFER_T, E_T, NF = range(11, 16)  # E_T: the instant of the last start's position (E_LAST)
 # integer state of a line: columns of `lint`
 RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
@@ -239,7 +240,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
                per_st, per_a, per_b, ex_line, ex_t, daily,
-               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod,
+               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod, ar_pos, fr_seq, fr_pos,
                in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, dirty) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
     something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
@@ -614,12 +615,30 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         up = j - 1
                         rel = ar_rel[ist[up, AR_OFF] + (n_s & ist[up, AR_MASK])]
                         fst[up, AREA] -= _tail(t_end, t, warm)
+                    if n_in > 0:
+                        # Which vehicle event of this instant the start comes right after (twin.engine.
+                        # flow_transport): the one whose parts completed the kit, or the previous start's (starts
+                        # keep their order). A vehicle's offer in an event before it finds no place freed here.
+                        e = ist[j, E_LAST] if fst[j, E_T] == t else ft.POS0
+                        for k in range(n_in):
+                            p = in_prod[in_off + k]
+                            nq = fsup.take_count(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v, n_var)
+                            if nq > 0:
+                                slot = ist[p, AR_OFF] + ((ist[p, N_FREED] + nq) & ist[p, AR_MASK])
+                                if ar_t[slot] == t and ar_pos[slot] > e:
+                                    e = ar_pos[slot]
+                        ist[j, E_LAST] = e
+                        fst[j, E_T] = t
                     for k in range(n_in):  # take the kit: its places in the stocks are free at once
                         p = in_prod[in_off + k]
                         code = in_sup[in_off + k]  # an external unit taken is re-ordered at once
                         for q in range(fsup.take_count(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v, n_var)):
                             fst[p, AREA] -= _tail(t_end, t, warm)
                             _freed(ist, fst, fr_t, p, t)
+                            slot = ist[p, FR_OFF] + (ist[p, N_FREED] & ist[p, FR_MASK])
+                            fr_seq[slot] = ist[j, FREE_SEQ]  # vehicles resumed by these places go in this order
+                            fr_pos[slot] = e
+                            ist[j, FREE_SEQ] += 1
                             if code >= 0 and code & 1:
                                 fsup.reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, code >> 1, t, n_s)
                     sw = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
@@ -728,7 +747,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             bounds = fst[row, LAST_ADM] + fst[prod, LAST_FREED]
             t_end_seen = ctl[T_END]
             code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
-                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv)
+                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ar_pos, fr_seq, fr_pos)
             if code == ft.STEP_RETURN:
                 dirty[row] = True
                 return

@@ -21,6 +21,19 @@ before resumed vehicles (their events were scheduled earlier), and the dock's pr
 further upstream); the sweep keeps that order and waits for a neighbour whenever one of its events could still
 come first. Vehicles are interchangeable, so only counts and times are kept, not which vehicle made which trip.
 
+Positions within an instant. The assembly station's starts of an instant are interleaved with its transports'
+vehicle events: a vehicle's parts that complete a kit start the station at once (its event priority is the
+smaller), before the next vehicle is resumed, and the places that start frees go to the queues as they are then.
+The vehicles of all the station's transports share one priority, so the SimPy engine runs them in the order their
+events were made: arrivals first (made at their departures), then resumed vehicles in the order their places were
+freed, whichever transport they belong to. Each vehicle event has a position in that order (`POS0`, `ARR0`,
+`came_before`): an arrival its trip, a resumed vehicle the station's count of freed places at its grant. Each
+admission to a stock records the position of its event (`ar_pos`); each start of the station the position it
+comes right after, the latest of its kit's admissions at that instant and of its previous start's (starts keep
+their order), and each place it frees that position (`fr_pos`) and the count (`fr_seq`). A vehicle event then
+finds a place freed at its instant only if the start came before it, and a place freed after it goes to the queue
+only after it: the order is the SimPy engine's, however far the sweep runs one transport ahead of another.
+
 A dock shared by several lines is a row of its own. Its lines have no place of their own: a finished part waits
 on its server until the transport admits it, in the order the parts were offered (their finishing times; a line's
 own in its order), at once if the dock has a place, else when a departure frees one (the dock's blocked queue).
@@ -38,8 +51,8 @@ from numba import njit
 from twin.engine import flow_kernel as fk
 
 # integer state of a transport: columns of `tst`
-TR_ROW, TR_PROD, TR_CONS, TR_V, TR_BATCH, TR_VOFF, TR_TRIPS, TR_TICKET, TR_POPS = range(9)
-TR_DELIVERED, TR_L_POS, TR_L_LEN, TR_B_POS, TR_B_LEN, TR_NPROD, TR_POFF, NTI = range(9, 17)
+TR_ROW, TR_PROD, TR_CONS, TR_V, TR_BATCH, TR_VOFF, TR_TRIPS, TR_TICKET = range(8)
+TR_DELIVERED, TR_L_POS, TR_L_LEN, TR_B_POS, TR_B_LEN, TR_NPROD, TR_POFF, NTI = range(8, 16)
 # float state: vehicle-seconds inside the window per state, in VEHICLE_STATES order
 TF_LOADED, TF_UNLOADING, TF_RETURNING, TF_IDLE, TF_EVERY, TF_NEXT_TICK, NTF = range(7)  # EVERY: 0 = full batches
 # what a vehicle is doing (`tv_state`); `tv_key` is the time of its next event, `tv_seq` orders equal times
@@ -47,6 +60,12 @@ V_IDLE, V_LOADED, V_UNLOAD, V_BLOCKED, V_RESUME, V_RETURN = range(6)
 # what a step tells the sweep
 STEP_STALLED, STEP_PROGRESS, STEP_DONE, STEP_RETURN = range(4)
 _INF = np.inf
+# Where an event stands among the vehicle events of one instant at one assembly station (see "positions" above):
+# before all of them (POS0), an arrival (ARR0 + its trip x ARR_SPAN + its transport), or a vehicle resumed by a
+# freed place (the consumer's count of its freed places, from 0 up).
+POS0 = -(1 << 62)
+ARR0 = -(1 << 61)
+ARR_SPAN = 1 << 10  # more than the transports of a scenario
 
 
 @njit(cache=True, inline="always")
@@ -67,7 +86,7 @@ def account_state(tft, i: int, state: int, since: float, t: float, warm: float, 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,  # noqa: C901
-                   tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv) -> int:
+                   tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ar_pos, fr_seq, fr_pos) -> int:
     """Run transport i's events in time order until it passes the horizon or must wait for a neighbour."""
     row = tst[i, TR_ROW]
     prod = tst[i, TR_PROD]
@@ -112,6 +131,8 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 idle = v
         # -- a freed place of the stock for the queue's head
         tg = _INF
+        g_pos = POS0
+        g_slot = -1
         lb_g = _INF
         g_unknown = False
         if head >= 0:
@@ -119,8 +140,10 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
             if idx <= 0:
                 tg = tv_key[head]
             elif ist[row, fk.N_FREED] >= idx:
-                f = fr_t[ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])]
+                g_slot = ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])
+                f = fr_t[g_slot]
                 tg = f if f > tv_key[head] else tv_key[head]
+                g_pos = fr_pos[g_slot]
             elif ist[cons, fk.DONE] == 0:
                 g_unknown = True
                 lb_g = fst[row, fk.LAST_FREED]
@@ -181,6 +204,10 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 # else: full until one of this transport's own departures
         ta = tv_key[arr] if arr >= 0 else _INF
         tr = tv_key[res] if res >= 0 else _INF
+        # a place freed at t goes to the queue's head after the vehicle events of t that came before the start
+        # that freed it (they may join the queue first), before the others
+        grant_first = not ((arr >= 0 and tg == ta and not came_before(g_pos, ARR0 + tv_seq[arr] * ARR_SPAN + i, i))
+                           or (res >= 0 and tg == tr and tv_seq[res] <= g_pos))
         tb = tv_key[back] if back >= 0 else _INF
         t = min(tg, td, ta, tr, tb, tm)
         # the assembly station's events of an instant come before the vehicles' (a free at t may still come);
@@ -203,14 +230,14 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
             fst[prod, fk.LAST_ADM] = t
             fst[prod, fk.AREA] += fk._tail(t_end, t, warm)
             fk._freed(ist, fst, fr_t, m_from, t)  # the line's part may go: its admission time is t
-        elif tg == t:
+        elif tg == t and grant_first:
             # ------------------------------------------------------------ grant: one part of the head goes in
-            _admit(ist, fst, ctl, tst, i, row, ar_t, t, warm)
+            #    (with the start that freed its place), and the head is resumed in the order the places were freed
+            _admit(ist, fst, ctl, tst, i, row, ar_t, ar_pos, t, warm, g_pos)
             tv_left[head] -= 1
             tv_state[head] = V_RESUME
             tv_key[head] = t
-            tv_seq[head] = tst[i, TR_POPS]
-            tst[i, TR_POPS] += 1
+            tv_seq[head] = fr_seq[g_slot] if g_slot >= 0 else 0
         elif tb == t:
             # ------------------------------------------------------------ back at the dock
             account_state(tft, i, V_RETURN, tv_since[back], t, warm, t_end)
@@ -237,6 +264,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
         else:
             # ------------------------------------------------------------ offering parts: arrived, or resumed
             v = arr if ta == t else res
+            pos = ARR0 + tv_seq[v] * ARR_SPAN + i if ta == t else tv_seq[v]
             if tv_state[v] == V_LOADED:
                 account_state(tft, i, V_LOADED, tv_since[v], t, warm, t_end)
                 tv_state[v] = V_UNLOAD
@@ -247,7 +275,11 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 if idx <= 0:
                     room = True
                 elif ist[row, fk.N_FREED] >= idx:
-                    room = fr_t[ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])] <= t
+                    # a place freed at t by a start that came after this event (its own parts, or a later
+                    # vehicle's, completed the kit) is not free yet: the vehicle joins the queue first
+                    slot = ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])
+                    f = fr_t[slot]
+                    room = f < t or (f == t and came_before(fr_pos[slot], pos, i))
                 elif ist[cons, fk.DONE] == 0 and fst[row, fk.LAST_FREED] <= t:
                     wait = True  # the assembly station may still free a place at t, before this offer
                     break
@@ -255,7 +287,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                     room = False
                 if not room:
                     break
-                _admit(ist, fst, ctl, tst, i, row, ar_t, t, warm)
+                _admit(ist, fst, ctl, tst, i, row, ar_t, ar_pos, t, warm, pos)
                 tv_left[v] -= 1
             if wait:  # it keeps its state and place (arriving or resumed at t) and goes on next time
                 _publish(ist, fst, row, prod, t, tst[i, TR_NPROD] == 1)
@@ -274,6 +306,21 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 tv_since[v] = t
 
 
+@njit(cache=True, inline="always")
+def came_before(e: int, pos: int, i: int) -> bool:
+    """Whether a start at position e of an instant came before the event at `pos` of transport i's vehicle.
+
+    Resumed vehicles go in the order their places were freed, after every arrival; a transport's arrivals in the
+    order of their trips; a start made possible by an event's own parts comes after it. Arrivals of two transports
+    at one instant are ordered by the SimPy engine's departures, which the sweep does not follow: a start made
+    possible by another transport's arrival counts as before, as it always did."""
+    if e < ARR0 or pos >= 0:
+        return e < pos
+    if e >= 0:
+        return False
+    return (e - ARR0) % ARR_SPAN != i or e < pos
+
+
 @njit(cache=True, _nrt=False)
 def claim_tick(tft, i: int, now: float) -> float:
     """An idle vehicle of a timetable takes the next departure nobody has taken; the time it wakes, computed as the
@@ -287,11 +334,12 @@ def claim_tick(tft, i: int, now: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _admit(ist, fst, ctl, tst, i: int, row: int, ar_t, t: float, warm: float) -> None:
-    """A part goes from a vehicle into the stock at t."""
+def _admit(ist, fst, ctl, tst, i: int, row: int, ar_t, ar_pos, t: float, warm: float, pos: int) -> None:
+    """A part goes from a vehicle into the stock at t, in the vehicle event at `pos` of that instant."""
     n = ist[row, fk.N_ADM] + 1
     ist[row, fk.N_ADM] = n
     ar_t[ist[row, fk.AR_OFF] + (n & ist[row, fk.AR_MASK])] = t
+    ar_pos[ist[row, fk.AR_OFF] + (n & ist[row, fk.AR_MASK])] = pos
     fst[row, fk.LAST_ADM] = t
     fst[row, fk.AREA] += fk._tail(ctl[fk.T_END], t, warm)
     if t >= warm:
