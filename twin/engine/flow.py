@@ -412,6 +412,9 @@ class FlowSimulation:
             ist[j, fk.AR_MASK] = ist[j, fk.FR_MASK] = size - 1
             total += size
         ist[:, fk.AR_OFF] = ist[:, fk.FR_OFF] = ar_off
+        # where each admission and each freed place stands among the vehicle events of its instant (flow_transport)
+        ring_pos = np.zeros((total, ft.NRP), dtype=np.int64)
+        ring_pos[:, ft.RP_ADM] = ft.POS0
         idle_srv = np.zeros(n_servers, dtype=np.int64)
         for j in range(n):
             idle_srv[soff[j]:soff[j] + servers[j]] = np.arange(servers[j])
@@ -458,8 +461,7 @@ class FlowSimulation:
             idle_srv=idle_srv, idle_t=np.zeros(n_servers), blk_srv=np.zeros(n_servers, dtype=np.int64),
             ar_t=np.zeros(total), ar_rel=np.zeros(total), ar_var=np.zeros(total, dtype=np.int64),
             fr_t=np.zeros(total),
-            ar_pos=np.full(total, ft.POS0, dtype=np.int64), fr_seq=np.zeros(total, dtype=np.int64),
-            fr_pos=np.zeros(total, dtype=np.int64),
+            ring_pos=ring_pos,
             in_prod=np.array(in_prod, dtype=np.int64), in_arr=np.zeros(len(in_prod), dtype=np.int64),
             in_qty=np.array(in_qty, dtype=np.int64).reshape(-1), in_sb=np.zeros(len(in_prod)),
             scales=scales, n_var=n_var,

@@ -240,7 +240,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
                per_st, per_a, per_b, ex_line, ex_t, daily,
-               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod, ar_pos, fr_seq, fr_pos,
+               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod, ring_pos,
                in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, dirty) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
     something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
@@ -616,19 +616,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         rel = ar_rel[ist[up, AR_OFF] + (n_s & ist[up, AR_MASK])]
                         fst[up, AREA] -= _tail(t_end, t, warm)
                     if n_in > 0:
-                        # Which vehicle event of this instant the start comes right after (twin.engine.
-                        # flow_transport): the one whose parts completed the kit, or the previous start's (starts
-                        # keep their order). A vehicle's offer in an event before it finds no place freed here.
-                        e = ist[j, E_LAST] if fst[j, E_T] == t else ft.POS0
-                        for k in range(n_in):
-                            p = in_prod[in_off + k]
-                            nq = fsup.take_count(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v, n_var)
-                            if nq > 0:
-                                slot = ist[p, AR_OFF] + ((ist[p, N_FREED] + nq) & ist[p, AR_MASK])
-                                if ar_t[slot] == t and ar_pos[slot] > e:
-                                    e = ar_pos[slot]
-                        ist[j, E_LAST] = e
-                        fst[j, E_T] = t
+                        ft.start_position(ist, fst, ar_t, ring_pos, in_prod, in_qty, in_sup, sup_i, j, v, n_var, t)
                     for k in range(n_in):  # take the kit: its places in the stocks are free at once
                         p = in_prod[in_off + k]
                         code = in_sup[in_off + k]  # an external unit taken is re-ordered at once
@@ -636,8 +624,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             fst[p, AREA] -= _tail(t_end, t, warm)
                             _freed(ist, fst, fr_t, p, t)
                             slot = ist[p, FR_OFF] + (ist[p, N_FREED] & ist[p, FR_MASK])
-                            fr_seq[slot] = ist[j, FREE_SEQ]  # vehicles resumed by these places go in this order
-                            fr_pos[slot] = e
+                            # vehicles given these places are resumed in this order, after the start's position
+                            ring_pos[slot, ft.RP_SEQ] = ist[j, FREE_SEQ]
+                            ring_pos[slot, ft.RP_FREE] = ist[j, E_LAST]
                             ist[j, FREE_SEQ] += 1
                             if code >= 0 and code & 1:
                                 fsup.reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, code >> 1, t, n_s)
@@ -747,7 +736,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             bounds = fst[row, LAST_ADM] + fst[prod, LAST_FREED]
             t_end_seen = ctl[T_END]
             code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
-                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ar_pos, fr_seq, fr_pos)
+                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ring_pos)
             if code == ft.STEP_RETURN:
                 dirty[row] = True
                 return

@@ -28,9 +28,9 @@ The vehicles of all the station's transports share one priority, so the SimPy en
 events were made: arrivals first (made at their departures), then resumed vehicles in the order their places were
 freed, whichever transport they belong to. Each vehicle event has a position in that order (`POS0`, `ARR0`,
 `came_before`): an arrival its trip, a resumed vehicle the station's count of freed places at its grant. Each
-admission to a stock records the position of its event (`ar_pos`); each start of the station the position it
+admission to a stock records the position of its event (`ring_pos`, RP_ADM); each start of the station the position it
 comes right after, the latest of its kit's admissions at that instant and of its previous start's (starts keep
-their order), and each place it frees that position (`fr_pos`) and the count (`fr_seq`). A vehicle event then
+their order), and each place it frees that position (RP_FREE) and the count (RP_SEQ). A vehicle event then
 finds a place freed at its instant only if the start came before it, and a place freed after it goes to the queue
 only after it: the order is the SimPy engine's, however far the sweep runs one transport ahead of another.
 
@@ -49,6 +49,7 @@ import numpy as np
 from numba import njit
 
 from twin.engine import flow_kernel as fk
+from twin.engine import flow_supply as fsup
 
 # integer state of a transport: columns of `tst`
 TR_ROW, TR_PROD, TR_CONS, TR_V, TR_BATCH, TR_VOFF, TR_TRIPS, TR_TICKET = range(8)
@@ -66,6 +67,9 @@ _INF = np.inf
 POS0 = -(1 << 62)
 ARR0 = -(1 << 61)
 ARR_SPAN = 1 << 10  # more than the transports of a scenario
+# columns of `ring_pos`, a row per place of the links' rings (as `ar_t`, `fr_t`): the position of the admission's
+# event; the count and the position of the start that freed the place
+RP_ADM, RP_SEQ, RP_FREE, NRP = range(4)
 
 
 @njit(cache=True, inline="always")
@@ -86,7 +90,7 @@ def account_state(tft, i: int, state: int, since: float, t: float, warm: float, 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,  # noqa: C901
-                   tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ar_pos, fr_seq, fr_pos) -> int:
+                   tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ring_pos) -> int:
     """Run transport i's events in time order until it passes the horizon or must wait for a neighbour."""
     row = tst[i, TR_ROW]
     prod = tst[i, TR_PROD]
@@ -143,7 +147,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 g_slot = ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])
                 f = fr_t[g_slot]
                 tg = f if f > tv_key[head] else tv_key[head]
-                g_pos = fr_pos[g_slot]
+                g_pos = ring_pos[g_slot, RP_FREE]
             elif ist[cons, fk.DONE] == 0:
                 g_unknown = True
                 lb_g = fst[row, fk.LAST_FREED]
@@ -204,10 +208,6 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 # else: full until one of this transport's own departures
         ta = tv_key[arr] if arr >= 0 else _INF
         tr = tv_key[res] if res >= 0 else _INF
-        # a place freed at t goes to the queue's head after the vehicle events of t that came before the start
-        # that freed it (they may join the queue first), before the others
-        grant_first = not ((arr >= 0 and tg == ta and not came_before(g_pos, ARR0 + tv_seq[arr] * ARR_SPAN + i, i))
-                           or (res >= 0 and tg == tr and tv_seq[res] <= g_pos))
         tb = tv_key[back] if back >= 0 else _INF
         t = min(tg, td, ta, tr, tb, tm)
         # the assembly station's events of an instant come before the vehicles' (a free at t may still come);
@@ -230,14 +230,16 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
             fst[prod, fk.LAST_ADM] = t
             fst[prod, fk.AREA] += fk._tail(t_end, t, warm)
             fk._freed(ist, fst, fr_t, m_from, t)  # the line's part may go: its admission time is t
-        elif tg == t and grant_first:
+        elif tg == t and not ((ta == t and not came_before(g_pos, ARR0 + tv_seq[arr] * ARR_SPAN + i, i))
+                              or (tr == t and tv_seq[res] <= g_pos)):
             # ------------------------------------------------------------ grant: one part of the head goes in
-            #    (with the start that freed its place), and the head is resumed in the order the places were freed
-            _admit(ist, fst, ctl, tst, i, row, ar_t, ar_pos, t, warm, g_pos)
+            #    with the start that freed its place, after the vehicle events of t that came before that start
+            #    (they may join the queue first); the head is resumed in the order the places were freed
+            _admit(ist, fst, ctl, tst, i, row, ar_t, ring_pos, t, warm, g_pos)
             tv_left[head] -= 1
             tv_state[head] = V_RESUME
             tv_key[head] = t
-            tv_seq[head] = fr_seq[g_slot] if g_slot >= 0 else 0
+            tv_seq[head] = ring_pos[g_slot, RP_SEQ] if g_slot >= 0 else 0
         elif tb == t:
             # ------------------------------------------------------------ back at the dock
             account_state(tft, i, V_RETURN, tv_since[back], t, warm, t_end)
@@ -279,7 +281,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                     # vehicle's, completed the kit) is not free yet: the vehicle joins the queue first
                     slot = ist[row, fk.FR_OFF] + (idx & ist[row, fk.FR_MASK])
                     f = fr_t[slot]
-                    room = f < t or (f == t and came_before(fr_pos[slot], pos, i))
+                    room = f < t or (f == t and came_before(ring_pos[slot, RP_FREE], pos, i))
                 elif ist[cons, fk.DONE] == 0 and fst[row, fk.LAST_FREED] <= t:
                     wait = True  # the assembly station may still free a place at t, before this offer
                     break
@@ -287,7 +289,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                     room = False
                 if not room:
                     break
-                _admit(ist, fst, ctl, tst, i, row, ar_t, ar_pos, t, warm, pos)
+                _admit(ist, fst, ctl, tst, i, row, ar_t, ring_pos, t, warm, pos)
                 tv_left[v] -= 1
             if wait:  # it keeps its state and place (arriving or resumed at t) and goes on next time
                 _publish(ist, fst, row, prod, t, tst[i, TR_NPROD] == 1)
@@ -322,6 +324,25 @@ def came_before(e: int, pos: int, i: int) -> bool:
 
 
 @njit(cache=True, _nrt=False)
+def start_position(ist, fst, ar_t, ring_pos, in_prod, in_qty, in_sup, sup_i, j: int, v: int, n_var: int,
+                   t: float) -> None:
+    """Assembly station j starts a kit of variant v at t: the vehicle event of that instant it comes right after
+    (`E_LAST`), the one whose parts completed the kit or its previous start's (starts keep their order). A vehicle's
+    offer in an event before it finds no place this start frees."""
+    e = ist[j, fk.E_LAST] if fst[j, fk.E_T] == t else POS0
+    off = ist[j, fk.IN_OFF]
+    for k in range(off, off + ist[j, fk.N_IN]):
+        p = in_prod[k]
+        nq = fsup.take_count(ist, in_prod, in_qty, in_sup, sup_i, k, v, n_var)
+        if nq > 0:
+            slot = ist[p, fk.AR_OFF] + ((ist[p, fk.N_FREED] + nq) & ist[p, fk.AR_MASK])
+            if ar_t[slot] == t and ring_pos[slot, RP_ADM] > e:
+                e = ring_pos[slot, RP_ADM]
+    ist[j, fk.E_LAST] = e
+    fst[j, fk.E_T] = t
+
+
+@njit(cache=True, _nrt=False)
 def claim_tick(tft, i: int, now: float) -> float:
     """An idle vehicle of a timetable takes the next departure nobody has taken; the time it wakes, computed as the
     SimPy engine's timeout (now + (tick - now))."""
@@ -334,12 +355,12 @@ def claim_tick(tft, i: int, now: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _admit(ist, fst, ctl, tst, i: int, row: int, ar_t, ar_pos, t: float, warm: float, pos: int) -> None:
+def _admit(ist, fst, ctl, tst, i: int, row: int, ar_t, ring_pos, t: float, warm: float, pos: int) -> None:
     """A part goes from a vehicle into the stock at t, in the vehicle event at `pos` of that instant."""
     n = ist[row, fk.N_ADM] + 1
     ist[row, fk.N_ADM] = n
     ar_t[ist[row, fk.AR_OFF] + (n & ist[row, fk.AR_MASK])] = t
-    ar_pos[ist[row, fk.AR_OFF] + (n & ist[row, fk.AR_MASK])] = pos
+    ring_pos[ist[row, fk.AR_OFF] + (n & ist[row, fk.AR_MASK]), RP_ADM] = pos
     fst[row, fk.LAST_ADM] = t
     fst[row, fk.AREA] += fk._tail(ctl[fk.T_END], t, warm)
     if t >= warm:
