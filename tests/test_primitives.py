@@ -13,7 +13,9 @@ import pytest
 
 import twin
 from tests.helpers import exits, one_run, segments
+from twin.engine.flow import simulate_flow
 from twin.engine.flow_class import flow_problem
+from twin.engine.model import RunConfig
 from twin.sweep import parse_setting, point_scenario
 
 HOUR = 3600.0
@@ -372,6 +374,47 @@ def test_every_problem_of_the_new_kinds_in_one_message_exit_2(tmp_path: Any,
     assert_problem(err, "mix.variants[0] 'bev'", "share = 0.5", "the base variant's share is the rest")
     assert_problem(err, "mix.variants[1] 'erev'", "cycle_s = 'oven'", "names a batch station or conveyor")
     assert_problem(err, "mix.variants[2] 'dual'", "share is missing", "required")
+
+
+KIT_TOO_BIG = """
+[scenario]
+name = "kits"
+product = "M"
+[[lines]]
+name = "F"
+stations = [{ name = "f0", cycle_s = 10.0 }]
+[[lines]]
+name = "M"
+stations = [{ name = "m0", cycle_s = 20.0, inputs = [{ from = "F", qty = 1, stock = 2 }] }]
+[mix]
+line = "M"
+base = "A"
+[[mix.variants]]
+name = "A"
+[[mix.variants]]
+name = "B"
+share = 0.5
+bom = { F = 3 }
+"""
+
+
+def test_a_variant_needing_more_than_its_input_stock_holds_is_refused(tmp_path: Any,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A kit is taken whole from the line-side stock, so a variant whose bill needs more of an input than the stock
+    has places never gathers one: both engines would stop there (the SimPy engine reports a deadlock, the flow
+    engine found no progress). Refused when the scenario is read; as many as the stock holds is fine."""
+    from tests.test_scenario_errors import assert_problem, assert_rejected, check
+
+    path = tmp_path / "kits.toml"
+    path.write_text(KIT_TOO_BIG, encoding="utf-8")
+    code, out, err = check(capsys, path)
+    assert_rejected(code, out, err, path)
+    assert_problem(err, "mix.variants[1] 'B'", "bom.F = 3", "must be <= the input's stock (2 places)")
+    fits = tmp_path / "fits.toml"
+    fits.write_text(KIT_TOO_BIG.replace("bom = { F = 3 }", "bom = { F = 2 }"), encoding="utf-8")
+    sc = twin.load(str(fits))
+    res = simulate_flow(sc, RunConfig(horizon_s=4 * 3600.0, seed=sc.seed))
+    assert res.deadlock is None and res.line_finished_total[1] > 0
 
 
 def test_shares_over_one_with_a_base_exit_2_through_the_cli(tmp_path: Any,

@@ -473,6 +473,7 @@ def _network_problems(data: Any) -> list[Problem]:
         if isinstance(tdist, str) and tdist in ("det", "exp") and "cv" in tr:
             problems.append(Problem(item, "cv", tr.get("cv"), f"does not apply to dist = {tdist!r}"))
     input_names: dict[str, set[str]] = {n: set() for n in line_names}  # line -> feeder names its stations take
+    input_places: dict[str, dict[str, int]] = {}  # line -> input name -> its stock places (inputs without external)
     station_names: dict[str, set[str]] = {n: set() for n in line_names}
     fixed_time: dict[str, set[str]] = {n: set() for n in line_names}  # stations whose time is not per part
     for li, line in enumerate(lines):
@@ -517,6 +518,9 @@ def _network_problems(data: Any) -> list[Problem]:
                 if isinstance(lname, str) and len(sources) > 1:
                     input_names.setdefault(lname, set()).add(_input_name(sources))
                 qty, stock = inp.get("qty", 1), inp.get("stock")
+                places = stock if stock is not None else qty
+                if isinstance(lname, str) and isinstance(places, int) and sources and inp.get("external") is None:
+                    input_places.setdefault(lname, {})[_input_name(sources)] = places
                 if isinstance(qty, int) and isinstance(stock, int) and stock < qty:
                     problems.append(Problem(where, "stock", stock, f"must be >= qty ({qty}), or a kit never gathers"))
                 problems.extend(external_problems(inp.get("external"), where, qty, stock))
@@ -534,7 +538,8 @@ def _network_problems(data: Any) -> list[Problem]:
             problems.append(Problem("scenario", "product", product, f"must name a line; lines are {line_names}"))
         elif product in consumer:
             problems.append(Problem("scenario", "product", product, f"feeds {consumer[product]}; the product is a line's output that nothing consumes"))
-    problems.extend(_mix_problems(data.get("mix"), line_names, input_names, station_names, fixed_time))
+    problems.extend(_mix_problems(data.get("mix"), line_names, input_names, station_names, fixed_time,
+                                  input_places))
     return problems
 
 
@@ -578,7 +583,8 @@ def _find_cycle(feeds: dict[str, set[str]]) -> list[str]:
 
 
 def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[str]],
-                  station_names: dict[str, set[str]], fixed_time: dict[str, set[str]]) -> list[Problem]:
+                  station_names: dict[str, set[str]], fixed_time: dict[str, set[str]],
+                  input_places: dict[str, dict[str, int]]) -> list[Problem]:
     if not isinstance(mix, Mapping):
         return []
     problems: list[Problem] = []
@@ -635,10 +641,15 @@ def _mix_problems(mix: Any, line_names: list[str], input_names: dict[str, set[st
             if not isinstance(v, Mapping):
                 continue
             item = f"mix.variants[{vi}] {v.get('name')!r}"
-            for key in v.get("bom", {}) if isinstance(v.get("bom"), Mapping) else {}:
+            for key, need in v.get("bom", {}).items() if isinstance(v.get("bom"), Mapping) else ():
+                places = input_places.get(line, {}).get(key)
                 if key not in input_names.get(line, set()):
                     problems.append(Problem(item, "bom", key, f"must name an input of a station of line {line!r}: "
                                                               f"{sorted(input_names.get(line, set()))}"))
+                elif isinstance(need, int) and places is not None and need > places:
+                    problems.append(Problem(item, f"bom.{key}", need, f"must be <= the input's stock ({places} "
+                                                                      f"place{'s' if places != 1 else ''}), or this "
+                                                                      f"variant's kit never gathers"))
             for key in v.get("cycle_s", {}) if isinstance(v.get("cycle_s"), Mapping) else {}:
                 if key not in station_names.get(line, set()):
                     problems.append(Problem(item, "cycle_s", key, f"must name a station of line {line!r}: "
