@@ -105,12 +105,15 @@ def test_the_simpy_engine_in_worker_processes_gives_the_kpis_of_twin_run(
     assert ln["cpu_s"] > 0  # the workers' CPU time is counted
 
 
-def test_the_same_seed_gives_the_same_kpis_and_the_tables_go_to_stderr(
+def test_the_same_seed_gives_the_same_kpis_and_the_tables_go_to_stdout_unless_the_json_does(
         tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "bench", tiny, "--quick", *SIZES)
     assert code == 0, err
-    assert out == ""  # no --json: nothing on stdout
-    assert "Bench" in err and "tiny" in err
+    assert "Bench" in out and "tiny" in out  # the results: on stdout
+    assert "Bench" not in err
+    code, out, err = cli(capsys, "bench", tiny, "--quick", *SIZES, "--json", "-")
+    assert code == 0, err
+    assert json.loads(out)["lines"] and "Bench" in err  # stdout is the JSON alone, the table beside the progress
     first, second = (bench_json(capsys, tiny, "--quick", "-q", *SIZES) for _ in range(2))
     for a, b in zip(first["lines"], second["lines"]):
         assert (a["throughput"], a["bottleneck"]["station"], a["station_operations"]) == \

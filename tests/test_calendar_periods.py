@@ -128,11 +128,11 @@ def test_cli_prints_the_months_and_the_json_has_them(tmp_path: Any, capsys: pyte
     path.write_text('[scenario]\nname = "m"\n\n[calendar]\n\n[[calendar.periods]]\nmonths = [2, 2]\n'
                     'days_per_week = 0\n\n[[lines]]\nname = "L"\n\n[[lines.stations]]\nname = "M1"\ncycle_s = 3000.0\n')
     out_json = tmp_path / "r.json"
-    code, _, err = cli(capsys, "run", path, "--hours", "8760", "--warmup-hours", "0", "--reps", "2",
-                       "--json", out_json)
+    code, out, err = cli(capsys, "run", path, "--hours", "8760", "--warmup-hours", "0", "--reps", "2",
+                         "--json", out_json)
     assert code == 0, err
-    assert "largest month: 893" in err
-    assert re.search(r"Feb\s+.\s+28\s+.\s+0\s", err)  # the month table: name, days, output
+    assert "largest month: 893" in out
+    assert re.search(r"Feb\s+.\s+28\s+.\s+0\s", out)  # the month table: name, days, output
     doc = __import__("json").loads(out_json.read_text())
     assert [row["output"]["mean"] for row in doc["monthly"]][:3] == [892, 0, 893]
     assert doc["peak_month"]["mean"] == 893

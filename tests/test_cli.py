@@ -326,11 +326,11 @@ def test_names_with_brackets_are_printed_as_written(tmp_path: Path, capsys: pyte
     path = write(tmp_path / "[v2]", text)
     code, out, err = cli(capsys, "check", path)
     assert code == 0, err
-    assert f"ok {path}: scenario cell [/2] [v2]," in err
-    assert "M[/2]" in err
+    assert f"ok {path}: scenario cell [/2] [v2]," in out
+    assert "M[/2]" in out
     code, out, err = cli(capsys, "run", path, "--hours", 2, "--reps", 2)
     assert code == 0, err
-    assert "cell [/2] [v2]" in err and "M[/2]" in err
+    assert "cell [/2] [v2]" in out and "M[/2]" in out
 
 
 # ----------------------------------------------------------------------------------------------- Python API

@@ -193,9 +193,9 @@ def test_cli_engine_flow_outside_the_class_exits_2_naming_the_feature(capsys: py
 
 
 def test_check_says_which_engine_auto_takes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(capsys, "check", "wheel")[2].rstrip().endswith("--engine auto takes it)")
-    assert "engine: des (the flow engine cannot carry batch stations" in cli(capsys, "check", PRIMITIVES)[2]
-    assert cli(capsys, "check", "jinhua")[2].rstrip().endswith("--engine auto takes it)")
+    assert cli(capsys, "check", "wheel")[1].rstrip().endswith("--engine auto takes it)")  # (stdout: the summary)
+    assert "engine: des (the flow engine cannot carry batch stations" in cli(capsys, "check", PRIMITIVES)[1]
+    assert cli(capsys, "check", "jinhua")[1].rstrip().endswith("--engine auto takes it)")
 
 
 def test_cli_json_says_which_engine_ran(capsys: pytest.CaptureFixture[str]) -> None:

@@ -100,10 +100,9 @@ def test_valid_scenario_prints_a_summary_and_exits_0(tmp_path: Path, capsys: pyt
     path = write(tmp_path, scenario_text())
     code, out, err = check(capsys, path)
     assert code == 0, err
-    assert out == ""
-    assert f"ok {path}: scenario errors, seed 1, 1 line(s), 3 station(s)" in err
-    assert "limited by 'press'" in err  # the 30 s press is the slowest station
-    assert "Traceback" not in err
+    assert f"ok {path}: scenario errors, seed 1, 1 line(s), 3 station(s)" in out  # the summary is the result
+    assert "limited by 'press'" in out  # the 30 s press is the slowest station
+    assert "Traceback" not in err and err == ""
 
 
 # ----------------------------------------------------------------------------------------------- one problem each

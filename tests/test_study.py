@@ -106,7 +106,7 @@ def test_cli_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_json = tmp_path / "study.json"
     code, out, err = cli(capsys, "study", path, "--target", "500000/year", "--json", out_json)
     assert code == 0, err
-    assert "reached" in err and "1 more line(s) like F" in err
+    assert "reached" in out and "1 more line(s) like F" in out
     doc = json.loads(out_json.read_text())
     assert doc["study"]["reached"] is True
     assert doc["study"]["constraints"][0]["name"] == "F"

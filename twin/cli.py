@@ -1,7 +1,8 @@
 """The `twin` command: a thin layer over the Python API.
 
-Data go to stdout (JSON, schema); tables, progress and messages to stderr. Bad input exits 2 with every problem
-listed and no traceback; Ctrl-C exits 130 without a traceback.
+Results go to stdout (the KPI tables, or the JSON with --json -, when the tables go to stderr so that stdout stays
+JSON); progress and messages to stderr. Bad input exits 2 with every problem listed and no traceback; Ctrl-C exits
+130 without a traceback.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def _err() -> Console:
     # Piped to a file or CI log, rich would fall back to 80 columns and fold the tables.
     width = None if sys.stderr.isatty() else 160
     return Console(stderr=True, highlight=False, width=width)
+
+
+def _out(json_out: str | None = None) -> Console:
+    """Where the result tables go: stdout, unless the JSON takes it (`--json -`), then stderr."""
+    if json_out == "-":
+        return _err()
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 class _Exit(Exception):
@@ -103,7 +111,7 @@ def run(
             res = run_plan(sc, the_plan, workers=workers, progress=lambda done, total: bar.update(task, completed=done))
     wall = time.perf_counter() - started_wall
     if not quiet:
-        _print_results(console, res)
+        _print_results(_out(json_out), res)
         ops = res.station_operations
         console.print(f"[dim]{ops:,} station-operations in {wall:.2f} s wall ({ops / max(wall, 1e-9):,.0f} a second; "
                       f"engine {res.engine} ({why}), {the_plan.reps} replications on {workers} "
@@ -299,7 +307,7 @@ def bottleneck(
                 bar.update(task, description=stage, completed=done, total=total)
 
             report = analyse(sc, the_plan, rel_step=step, workers=workers, progress=show)
-        _print_bottleneck(console, report)
+        _print_bottleneck(_out(json_out), report)
     if png is not None:
         from twin.analytics.plots import bottleneck_png
 
@@ -409,7 +417,7 @@ def tune(
         out = _check_output(json_out, force)
         placed = allocate_buffers(sc, the_plan, buffers, workers=_workers(workers, the_plan.reps))
         if not quiet:
-            console = _err()
+            console = _out(json_out)
             table = Table(title=f"{buffers} more buffer places", title_justify="left")
             for col in ("line", "after station", "places now", "places new"):
                 table.add_column(col, justify="left" if col in ("line", "after station") else "right")
@@ -438,6 +446,7 @@ def tune(
     result = tune_cycle_times(sc, the_plan, per_hour, weights=weights, resolution_s=resolution, workers=workers,
                               progress=show)
     if not quiet:
+        console = _out(json_out)
         table = Table(title=f"Cycle-time changes to reach {per_hour:,.2f} an hour ({escape(target)})",
                       title_justify="left")
         for col in ("line", "station", "cycle_s now", "cycle_s new", "removed s"):
@@ -500,7 +509,7 @@ def study(
     result = run_study(sc, the_plan, per_year, prefer=prefer, keep_calendar=keep_calendar, workers=workers,
                        progress=show)
     if not quiet:
-        _print_study(console, result, why)
+        _print_study(_out(json_out), result, why)
     if out is not None:
         _write_json(out, {"scenario": sc.name, "seed": the_plan.seed, "replications": the_plan.reps,
                           "horizon_s": the_plan.horizon_s, "warmup_s": the_plan.warmup_s, "study": result.to_dict()})
@@ -543,7 +552,7 @@ def _print_study(console: Console, result: Any, why: str) -> None:
 def check(scenario: Annotated[str, typer.Argument(help="a scenario .toml file, or a built-in name")]) -> None:
     """Validate a scenario: print a summary and exit 0, or every problem and exit 2."""
     sc = load(scenario)
-    console = _err()
+    console = _out()
     console.print(f"[green]ok[/green] {escape(sc.source)}: scenario [bold]{escape(sc.name)}[/bold], seed {sc.seed}, "
                   f"{len(sc.lines)} line(s), {sum(len(ln.stations) for ln in sc.lines)} station(s)")
     table = Table(title="Capacity of each station alone (parts per working hour)", title_justify="left")
@@ -678,9 +687,9 @@ def bench(
     if comparison is not None:
         doc["baseline"] = {"path": baseline, **comparison}
     if not quiet:
-        _print_bench(console, doc)
+        _print_bench(_out(json_out), doc)
         if comparison is not None:
-            _print_comparison(console, comparison, str(baseline))
+            _print_comparison(_out(json_out), comparison, str(baseline))
     if target is not None:
         _write_json(target, doc)
     if comparison is not None and comparison["regressed"]:
@@ -847,7 +856,7 @@ def sweep(
         table.add_column("bottleneck (shifting-bottleneck method)")
         for ps in result.points:
             table.add_row(*(f"{v:g}" for v in ps.values), _fmt(ps.throughput_per_hour, 2), escape(ps.bottleneck))
-        console.print(table)
+        _out().print(table)
     if png_path is not None:
         sweep_png(settings, result.points, png_path, sc.name)
 
@@ -895,7 +904,7 @@ def compare(
         executor.close()
     lo, hi = c.difference.ci(0.95)
     if not quiet:
-        console = _err()
+        console = _out(json_out)
         table = Table(title=f"B against A: {the_plan.reps} paired replications (common random numbers)",
                       title_justify="left")
         for col in ("", "product an hour"):
