@@ -72,7 +72,7 @@ JsonOpt = Annotated[str | None, typer.Option("--json", help="write the results a
 ForceOpt = Annotated[bool, typer.Option(help="overwrite an existing --json file")]
 NoFailuresOpt = Annotated[bool, typer.Option("--no-failures", help="turn failures and scrap off (nameplate run)")]
 WorkersOpt = Annotated[int | None, typer.Option(help="processes running replications in parallel (default: one per core, at most one per replication)")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table or progress on stderr")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no tables, no progress: only what --json writes")]
 EngineOpt = Annotated[str, typer.Option(help="des (SimPy), flow (the compiled max-plus recursion: the same sample "
                                              "path, for lines and assembly networks without transports) or auto "
                                              "(flow when the scenario is in its class)")]
