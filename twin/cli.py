@@ -687,9 +687,10 @@ def bench(
     if comparison is not None:
         doc["baseline"] = {"path": baseline, **comparison}
     if not quiet:
-        _print_bench(_out(json_out), doc)
+        tables = _out(json_out)
+        _print_bench(tables, doc)
         if comparison is not None:
-            _print_comparison(_out(json_out), comparison, str(baseline))
+            _print_comparison(tables, comparison, str(baseline))
     if target is not None:
         _write_json(target, doc)
     if comparison is not None and comparison["regressed"]:

@@ -120,12 +120,10 @@ class _StationLogs:
     def __init__(self, n: int) -> None:
         lg = self.lg = np.zeros((n, fs.NLG), dtype=np.int64)
         first = -(-2 * n * self.FIRST // (self.HUGE // 8)) * (self.HUGE // 8)
-        lg[:, fs.LG_A] = 2 * self.FIRST * np.arange(n)
-        lg[:, fs.LG_B] = lg[:, fs.LG_A] + self.FIRST
+        lg[:, fs.LG_AT] = 2 * self.FIRST * np.arange(n)
         lg[:, fs.LG_CAP] = self.FIRST
         self.pool, reserve = self._reserve(first, n) if n else (np.empty(1), 0)
-        lg[:, fs.LG_NEXT_A] = first + 2 * reserve * np.arange(n)
-        lg[:, fs.LG_NEXT_B] = lg[:, fs.LG_NEXT_A] + reserve
+        lg[:, fs.LG_NEXT_AT] = first + 2 * reserve * np.arange(n)
         lg[:, fs.LG_NEXT_CAP] = reserve
 
     @classmethod
@@ -165,10 +163,10 @@ class _StationLogs:
         pool = self._mapped(2 * int(cap.sum()))
         at = 0
         for j in range(len(lg)):
-            for col in (fs.LG_A, fs.LG_B):
-                src = int(lg[j, col])
-                pool[at:at + n[j] + 1] = self.pool[src:src + n[j] + 1]  # (+ 1: the open period's start lies there)
-                lg[j, col] = at
+            src, old = int(lg[j, fs.LG_AT]), int(lg[j, fs.LG_CAP])
+            lg[j, fs.LG_AT] = at
+            for half in range(2):  # the starts, then the ends (+ 1: the open period's start lies there)
+                pool[at:at + n[j] + 1] = self.pool[src + half * old:src + half * old + n[j] + 1]
                 at += int(cap[j])
         lg[:, fs.LG_CAP] = cap
         lg[:, fs.LG_NEXT_CAP] = 0
@@ -177,8 +175,8 @@ class _StationLogs:
     def by_station(self, has_open: np.ndarray, open_a: np.ndarray, open_b: np.ndarray
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
         out = []
-        for j, (at_a, at_b, n) in enumerate(self.lg[:, [fs.LG_A, fs.LG_B, fs.LG_N]].tolist()):
-            a, b = self.pool[at_a:at_a + n + 1], self.pool[at_b:at_b + n + 1]
+        for j, (at, cap, n) in enumerate(self.lg[:, [fs.LG_AT, fs.LG_CAP, fs.LG_N]].tolist()):
+            a, b = self.pool[at:at + n + 1], self.pool[at + cap:at + cap + n + 1]
             if has_open[j]:  # (the kernel leaves room for it)
                 a[n], b[n] = open_a[j], open_b[j]
                 n += 1

@@ -34,9 +34,10 @@ RING_DEPTH = 2 * SETTLE_EVERY  # recording: each station's ring holds its depart
 # (`_rebuild` + `_settle`); INLINE every period, found inside the recursion (the reference the tests check against)
 ALL, PRUNE, INLINE = 1.0, 2.0, 3.0
 EXHAUSTED, PARTS_DONE, GROW_LOG = 5, 6, 7
-# every period recorded (ALL): each station's log is two regions of one pool, `lg` its columns: start of the starts,
-# start of the ends, room in each, entries written; the same three of the regions reserved for it (room 0: none)
-LG_A, LG_B, LG_CAP, LG_N, LG_NEXT_A, LG_NEXT_B, LG_NEXT_CAP, NLG = range(8)
+# every period recorded (ALL): each station's log is a block of one pool, its starts then its ends, `lg` its columns:
+# where the block starts, the room in each half (the ends start at LG_AT + LG_CAP), entries written; the same two of
+# the block reserved for it (room 0: none)
+LG_AT, LG_CAP, LG_N, LG_NEXT_AT, LG_NEXT_CAP, NLG = range(6)
 INF = math.inf
 
 
@@ -273,12 +274,13 @@ def _rebuild_all(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, incl
     in each is the caller's."""
     for j in range(r_off.shape[0]):
         lg[j, LG_N] = _rebuild_station(j, ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, inclusive, pend,
-                                       open_start, is_open, active, pool, lg[j, LG_A], pool, lg[j, LG_B], lg[j, LG_N])
+                                       open_start, is_open, active, pool, lg[j, LG_AT], pool,
+                                       lg[j, LG_AT] + lg[j, LG_CAP], lg[j, LG_N])
 
 
 @njit(cache=True, nogil=True)
 def make_room(pool, lg, more) -> bool:
-    """Give every station's log room for `more` entries: one that lacks it moves to the regions reserved for it
+    """Give every station's log room for `more` entries: one that lacks it moves to the block reserved for it
     (`twin.engine.flow._StationLogs`). False if one has no reservation large enough (the caller grows the pool;
     moves done stay done)."""
     for q in range(lg.shape[0]):
@@ -287,12 +289,13 @@ def make_room(pool, lg, more) -> bool:
             continue
         if n + more > lg[q, LG_NEXT_CAP]:
             return False
-        for col, dest in ((LG_A, lg[q, LG_NEXT_A]), (LG_B, lg[q, LG_NEXT_B])):
-            src = lg[q, col]
+        src, cap = lg[q, LG_AT], lg[q, LG_CAP]
+        dest, room = lg[q, LG_NEXT_AT], lg[q, LG_NEXT_CAP]
+        for half in range(2):  # the starts, then the ends
             for x in range(n + 1):  # (+ 1: the open period's start lies there)
-                pool[dest + x] = pool[src + x]
-            lg[q, col] = dest
-        lg[q, LG_CAP] = lg[q, LG_NEXT_CAP]
+                pool[dest + half * room + x] = pool[src + half * cap + x]
+        lg[q, LG_AT] = dest
+        lg[q, LG_CAP] = room
         lg[q, LG_NEXT_CAP] = 0
     return True
 
