@@ -119,6 +119,23 @@ def test_benchmark_line_agrees_over_many_parts() -> None:
     assert_same(flow, des)
 
 
+@pytest.mark.parametrize("servers", [1, 2])  # the plain recursion, the general kernel
+def test_a_run_past_the_days_counted_in_advance_counts_every_day(servers: int) -> None:
+    # a run stopped after N parts has no end known in advance: its output by calendar day must not depend on how
+    # many days the engine made room for first (here 2 of 6), nor may a horizon of 10^15 s ask for memory by it
+    sc = line([20.0, 25.0], 1, dist="exp", servers=[1, servers])
+    cfg = RunConfig(horizon_s=1e15, seed=3, stop_after_parts=20_000)
+    short = FlowSimulation(sc, cfg)
+    short.days = 2
+    res = short.run()
+    assert res.line_daily is not None and res.line_daily.shape[1] == int(res.end_s // 86_400.0) + 1 >= 5
+    assert res.line_daily.sum() == res.line_finished_total[0] == 20_000
+    whole = FlowSimulation(sc, cfg).run()
+    des = simulate(sc, cfg)
+    np.testing.assert_array_equal(res.line_daily, des.line_daily)
+    np.testing.assert_array_equal(whole.line_daily, des.line_daily)
+
+
 def test_deterministic_line_gives_the_proved_count() -> None:
     # bottleneck 15 s, first part out at 57 s: 1 + floor((28800 - 57) / 15) = 1,917 parts in 8 h
     sc = line([10, 12, 15, 11, 9], 2)

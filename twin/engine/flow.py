@@ -33,6 +33,7 @@ from twin.spec import InputSpec, StationSpec, names_of
 from twin.streams import BLOCK, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
+_DAYS_AHEAD_S = 4 * 366 * 86_400.0  # calendar days of output counted without knowing how far a run goes
 _MAP_NORESERVE = 0x4000  # Linux's mmap flag (Python's mmap module does not name it before 3.13)
 
 
@@ -266,6 +267,7 @@ class _Measured:
     transports: tuple[np.ndarray, np.ndarray] | None = None  # vehicle-seconds per state, parts delivered
     pruned: PrunedPeriods | None = None
     daily: np.ndarray | None = None  # (lines, days): parts finished in each calendar day
+    lost_days: int = 0  # parts finished on a day past those counted (see FlowSimulation._days)
 
 
 class FlowSimulation:
@@ -283,6 +285,7 @@ class FlowSimulation:
         # the single-server kernel finds every period inside its recursion, as it did before it rebuilt them from
         # its rings: slower, the reference the tests compare with (no effect when pruning or on other kernels)
         self.detect_inline = False
+        self.days: int | None = None  # calendar days of finished parts to count (None: `_days` decides)
         self.lean = lean  # plain stations on twin.engine.flow_plain's loop (False: all on the general one, for tests)
 
     def _check_cancel(self) -> None:
@@ -473,7 +476,7 @@ class FlowSimulation:
             per_st=np.zeros(1024 if cfg.active_periods else 1, dtype=np.int32),
             per_a=np.zeros(1024 if cfg.active_periods else 1), per_b=np.zeros(1024 if cfg.active_periods else 1),
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
-            daily=np.zeros((len(spec.lines), int(t_end // 86_400.0) + 1 if math.isfinite(t_end) else 1), dtype=np.int64),
+            daily=np.zeros((len(spec.lines), self._days(t_end)), dtype=np.int64),
             d_lead=self.tdraws[fk.TRAVEL].values, d_back=self.tdraws[fk.BACK].values, **transports,
             **supplies.arrays(len(in_prod)),
         )
@@ -662,7 +665,7 @@ class FlowSimulation:
                 sf[j, fs.TTF] = fail.values[j * fail.capacity]
                 sst[j, fs.S_FPOS] = 1
             proc.refill(j, 0, 0)
-        lst = np.zeros(fs.NLS + (int(t_end // 86_400.0) + 1 if math.isfinite(t_end) else 1), dtype=np.int64)
+        lst = np.zeros(fs.NLS + self._days(t_end), dtype=np.int64)
         lsf = np.zeros(fs.NLSF)
         ctl = np.zeros(fk.NCTL)
         ctl[fk.T_END], ctl[fk.WARM], ctl[fk.STOP_N] = t_end, cfg.warmup_s, stop_n
@@ -773,7 +776,8 @@ class FlowSimulation:
             area=sf_all[:, fs.S_AREA], ops=int(sum(p["sst"][:, fs.S_OPS].sum() for p in parts)),
             exit_line=np.concatenate([np.full(len(p["ex_t"]), li) for li, p in enumerate(parts)]) if exits else None,
             exit_s=np.concatenate([p["ex_t"] for p in parts]) if exits else None, pruned=pruned,
-            daily=lst[:, fs.L_DAY0:fs.L_DAY0 + int(end_s // 86_400.0) + 1].copy())
+            daily=lst[:, fs.L_DAY0:fs.L_DAY0 + int(end_s // 86_400.0) + 1].copy(),
+            lost_days=int(lst[:, fs.L_LOST].sum()))
 
     def _measured(self, a: dict[str, np.ndarray], end_s: float) -> _Measured:
         """What the general kernel measured, with the segments still open at the end accounted."""
@@ -806,7 +810,7 @@ class FlowSimulation:
             scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
             area=fst[:n, fk.AREA], ops=int(ist[:n, fk.N_OPS].sum()),
             exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None,
-            daily=a["daily"][:, :int(end_s // 86_400.0) + 1].copy())
+            daily=a["daily"][:, :int(end_s // 86_400.0) + 1].copy(), lost_days=int(a["ret"][fk.R_LOST_DAYS]))
 
     def _vehicles(self, a: dict[str, np.ndarray], end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Per transport the vehicle-seconds in each state (each vehicle's last state accounted up to the end, as
@@ -885,6 +889,13 @@ class FlowSimulation:
 
     def run(self, exits: bool = False) -> ReplicationResult:
         """Run the replication; `exits=True` also keeps every exit time (the `exit_s` of a trace)."""
+        got = self._measure(exits)
+        if got.lost_days:  # parts finished past the days counted in advance: again, with room for every day
+            self.days = int(got.end_s // 86_400.0) + 1
+            got = self._measure(exits)
+        return self._result(got)
+
+    def _measure(self, exits: bool) -> _Measured:
         cfg = self.config
         spec = self.scenario.spec
         single = spec.mix is None and not spec.transports and all(st.servers == 1 and (st.scrap == 0 or not cfg.failures) and not st.inputs
@@ -892,15 +903,23 @@ class FlowSimulation:
         if single and (cfg.stop_after_parts is None or len(spec.lines) == 1):
             measured = self._serial(exits)
             if measured is not None:
-                return self._result(measured)
+                return measured
         if cfg.stop_after_parts is not None:
             # The run ends when a line has delivered that many parts; everything is measured up to that instant,
             # so find it first, then run again to it (the second run costs no more than the first).
             first = self._go(cfg.horizon_s, False, int(cfg.stop_after_parts), False, record=False)
             t_stop = float(first["lflt"][:, fk.STOP_T].min())
             if t_stop < cfg.horizon_s:
-                return self._result(self._measured(self._go(t_stop, True, 0, exits), t_stop))
-        return self._result(self._measured(self._go(cfg.horizon_s, False, 0, exits), cfg.horizon_s))
+                return self._measured(self._go(t_stop, True, 0, exits), t_stop)
+        return self._measured(self._go(cfg.horizon_s, False, 0, exits), cfg.horizon_s)
+
+    def _days(self, t_end: float) -> int:
+        """Calendar days to count finished parts in, made room for in advance: every day up to t_end, but no more
+        than `_DAYS_AHEAD_S` of them (a run stopped after N parts has a horizon of millions of days) unless a run
+        went further (`run` then sets `days` and runs again)."""
+        if self.days is not None:
+            return self.days
+        return int(min(t_end, _DAYS_AHEAD_S) // 86_400.0) + 1
 
     # ------------------------------------------------------------------ the result
     def _result(self, got: _Measured) -> ReplicationResult:

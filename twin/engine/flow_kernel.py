@@ -54,7 +54,7 @@ RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 LEAD_SUM, WIP_AREA, STOP_T, NLF = range(4)
 # run settings and the way back to the driver: `ctl` (float) and `ret` (int)
 T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, MIX_MODE, N_EXTRA, NCTL = range(9)
-R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, R_MIX_POS, R_MIX_LEN, R_MIX_PAT, NRET = range(9)
+R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, R_MIX_POS, R_MIX_LEN, R_MIX_PAT, R_LOST_DAYS, NRET = range(10)
 DONE_ALL, REFILL, GROW_PERIODS, GROW_EXITS, STUCK = range(5)
 PROC, FAIL, REPAIR, SCRAP, MIX, TRAVEL, BACK = range(7)
 
@@ -814,6 +814,8 @@ def _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits: bool, stop_n: int, warm:
     day = int(t // 86_400.0)
     if day < daily.shape[1]:
         daily[line, day] += 1
+    else:  # a day the driver made no room for: it runs again with room for every day the run reached
+        ret[R_LOST_DAYS] += 1
     if exits:
         k = ret[R_NEXIT]
         ex_line[k] = line

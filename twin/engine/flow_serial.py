@@ -19,8 +19,10 @@ from twin.engine.flow_kernel import (
 # per-station state: columns of `sst` (int) and `sf` (float); per line: `lst`, `lsf`
 PREV, TTF, S_WORK, S_BLOCKED, S_DOWN, S_AREA, S_W0, S_WE, S_PEND, S_OPEN_START, NSF = range(11)
 S_OPS, S_FPOS, S_FLEN, S_RPOS, S_RLEN, S_OPEN, S_ACTIVE, S_RING, S_MASK, S_BUF, S_FAIL, NSI = range(12)
-L_RELEASED, L_FINISHED, L_FIN_WIN, L_PART, NLS = range(5)
-L_DAY0 = NLS  # lst[L_DAY0 + d]: parts finished in calendar day d (the driver sizes lst to the horizon's days)
+L_RELEASED, L_FINISHED, L_FIN_WIN, L_PART, L_LOST, NLS = range(6)
+# lst[L_DAY0 + d]: parts finished in calendar day d; those finished on a day past the ones the driver made room for
+# are counted in lst[L_LOST] (the driver then runs again with room for every day the run reached)
+L_DAY0 = NLS
 L_LEAD, L_WIP, NLSF = range(3)
 # pruned active periods (ctl[RECORD] == PRUNE): per station `pr` columns, per line `pr_line` entries
 P_SUM, P_COUNT, P_LAST_A, P_LAST_B, P_TOP, NP = range(6)
@@ -437,6 +439,8 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                     day = L_DAY0 + int(c // 86_400.0)
                     if day < lst.shape[0]:
                         lst[day] += 1
+                    else:
+                        lst[L_LOST] += 1
                     if c >= warm:
                         lst[L_FIN_WIN] += 1
                         lsf[L_LEAD] += c - rel
@@ -665,6 +669,8 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                     day = L_DAY0 + int(c // 86_400.0)
                     if day < lst.shape[0]:
                         lst[day] += 1
+                    else:
+                        lst[L_LOST] += 1
                     if c >= warm:
                         lst[L_FIN_WIN] += 1
                         lsf[L_LEAD] += c - rel
