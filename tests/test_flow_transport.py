@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ import twin
 from tests.test_flow import assert_same, assert_same_starved_by, both, both_on_network, random_networks
 from twin.engine.flow import flow_problem
 from twin.engine.model import ReplicationResult, RunConfig
+from twin.streams import fixed_draw, unit_draw
 
 SAME = settings(max_examples=120, deadline=None, derandomize=True)
 
@@ -116,8 +118,8 @@ def test_a_dock_shared_by_several_lines_gives_the_same_sample_path(data: dict[st
 def kits_from_three_transports(draw: Any) -> dict[str, Any]:
     """An assembly station taking its kit from two or three transports' stocks, small enough (a kit's quantity,
     or one or two places more) that vehicles of every transport queue to unload and are resumed together when a
-    start frees places in all the stocks. Travel times are exponential: two transports' arrivals never fall on one
-    instant (the engines order those by their departures' events, which the sweep does not follow)."""
+    start frees places in all the stocks. Travel times are exponential, or fixed for all: then vehicles of two
+    transports also arrive at one instant (in the order their departures' events were made)."""
     def station(name: str) -> dict[str, Any]:
         d = draw(st.sampled_from(["det", "exp", "lognormal"]))
         s: dict[str, Any] = {"name": name, "cycle_s": draw(st.sampled_from([4.0, 6.0, 10.0])), "dist": d,
@@ -131,6 +133,7 @@ def kits_from_three_transports(draw: Any) -> dict[str, Any]:
     n_tr = draw(st.integers(2, 3))
     feeders = [{"name": f"F{i}", "stations": [station(f"f{k}") for k in range(draw(st.integers(1, 2)))]}
                for i in range(n_tr)]
+    travel = draw(st.sampled_from(["exp", "det", "det"]))
     inputs, trucks = [], []
     for i in range(n_tr):
         qty = draw(st.integers(1, 3))
@@ -138,7 +141,7 @@ def kits_from_three_transports(draw: Any) -> dict[str, Any]:
         batch = draw(st.integers(1, 6))
         trucks.append({"name": f"T{i}", "from": f"F{i}", "batch": batch, "vehicles": draw(st.integers(1, 3)),
                        "dock": batch + draw(st.integers(0, 4)), "lead_s": draw(st.sampled_from([20.0, 40.0, 60.0])),
-                       "return_s": draw(st.sampled_from([10.0, 20.0, 60.0])), "dist": "exp"})
+                       "return_s": draw(st.sampled_from([10.0, 20.0, 60.0])), "dist": travel})
     kit: dict[str, Any] = {"name": "m1", "cycle_s": draw(st.sampled_from([4.0, 5.0])),
                            "servers": draw(st.integers(1, 3)), "inputs": inputs}
     if draw(st.integers(0, 2)) == 0:
@@ -148,7 +151,7 @@ def kits_from_three_transports(draw: Any) -> dict[str, Any]:
             "lines": [*feeders, {"name": "M", "stations": main}], "transports": trucks}
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(kits_from_three_transports())
 def test_vehicles_of_several_transports_resumed_at_one_instant_give_the_same_sample_path(data: dict[str, Any]
                                                                                          ) -> None:
@@ -223,3 +226,37 @@ def test_vehicles_of_two_transports_resumed_at_one_instant_go_in_the_order_their
     flow, des = both(sc, RunConfig(horizon_s=4 * 3600.0, warmup_s=1800.0, seed=127))
     assert_same(flow, des)
     np.testing.assert_allclose(flow.transport_shares, des.transport_shares, rtol=1e-9, atol=1e-12)
+
+
+def test_vehicles_of_two_transports_arriving_at_one_instant_go_in_the_order_their_departures_were_made() -> None:
+    """Fixed travel times: at t = 388 s two T1 vehicles (gone at 328 s, 60 s on the road) and T0's vehicle (gone at
+    368 s, 20 s) arrive together. The SimPy engine runs the arrivals in the order it made them, at their departures:
+    T1's two first, which find T1's stock full (two parts since 348 s) and queue; then T0's, whose part completes
+    m1's kit. The start frees both of T1's places, one to each queued vehicle, and each goes back to the queue with
+    its second part. Before the fix the flow kernel counted a start made possible by another transport's arrival as
+    before every arrival of that instant: the first T1 vehicle unloaded both parts at once, was back at 408 s and
+    left at once, letting F1's blocked part into the dock at 408 s instead of 448 s."""
+    data: dict[str, Any] = {
+        "scenario": {"name": "tie", "product": "M", "seed": 0},
+        "lines": [{"name": "F0", "stations": [{"name": "f0", "cycle_s": 6.0}]},
+                  {"name": "F1", "stations": [{"name": "f0", "cycle_s": 4.0}]},
+                  {"name": "M", "stations": [{"name": "m0", "cycle_s": 4.0},
+                                             {"name": "m1", "cycle_s": 4.0, "inputs": [
+                                                 {"from": "T0", "qty": 1, "stock": 1},
+                                                 {"from": "T1", "qty": 2, "stock": 2}]}]}],
+        "transports": [
+            {"name": "T0", "from": "F0", "batch": 1, "vehicles": 1, "dock": 1, "lead_s": 20.0, "return_s": 20.0},
+            {"name": "T1", "from": "F1", "batch": 2, "vehicles": 3, "dock": 4, "lead_s": 60.0, "return_s": 20.0}]}
+    sc = twin.from_dict(data)
+    assert flow_problem(sc) is None
+    flow, des = both(sc, RunConfig(horizon_s=2 * 3600.0, warmup_s=600.0, seed=0))
+    assert_same(flow, des)
+    assert_same_vehicles(flow, des)
+
+
+@pytest.mark.parametrize("dist", ["det", "exp", "normal", "lognormal", "gamma", "uniform", "triangular", "weibull"])
+@pytest.mark.parametrize("cv", [None, 0.0, 0.3])
+def test_travel_times_count_as_fixed_exactly_when_every_draw_is_the_mean(dist: str, cv: float | None) -> None:
+    # the flow kernel keys a transport's events (which event of an instant comes first) only if its times are fixed
+    draws = unit_draw(dist, cv)(np.random.default_rng(0), 1000)
+    assert fixed_draw(dist, cv) == bool(np.all(draws == 1.0))

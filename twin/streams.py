@@ -47,6 +47,11 @@ def weibull_shape(cv: float) -> float:
     return float(brentq(excess, 0.05, 1e4, xtol=1e-12))
 
 
+def fixed_draw(dist: str, cv: float | None) -> bool:
+    """Whether `unit_draw(dist, cv)` draws 1 every time: "det", or a distribution given no spread."""
+    return dist == "det" or (dist not in ("exp", "empirical") and not cv)
+
+
 def unit_draw(dist: str, cv: float | None, samples: Sequence[float] | None = None) -> UnitDraw:
     """A function drawing `n` variates of mean 1 (coefficient of variation `cv`) for one distribution."""
     c = 0.0 if cv is None else float(cv)

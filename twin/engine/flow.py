@@ -30,7 +30,7 @@ from twin.engine.model import PrunedPeriods, ReplicationResult, RunConfig, Trace
 from twin.errors import EngineError
 from twin.scenario import Scenario
 from twin.spec import InputSpec, StationSpec, names_of
-from twin.streams import BLOCK, stream, unit_draw
+from twin.streams import BLOCK, fixed_draw, stream, unit_draw
 
 _MIN_DRAWS = 16 * BLOCK  # draws held per station and purpose between two refills
 _DAYS_AHEAD_S = 4 * 366 * 86_400.0  # calendar days of output counted without knowing how far a run goes
@@ -401,6 +401,11 @@ class FlowSimulation:
             rows = ist[:n]
             plain = ((rows[:, fk.KIT] == 0) & (rows[:, fk.N_IN] == 0) & (rows[:, fk.MIX_SRC] == 0)
                      & (rows[:, fk.HAS_SCALES] == 0) & (rows[:, fk.POOLED] == 0))
+            # a line filling the dock of a transport of fixed times tells it how each part went in (the general
+            # loop does: flow_transport.dock_admission), so that the transport knows which event its vehicles leave in
+            tst = transports["tst"]
+            keyed = tst[(tst[:, ft.TR_FIXED] == 1) & (tst[:, ft.TR_NPROD] == 1), ft.TR_PROD]
+            plain[keyed] = False
             rows[:, fk.PLAIN] = plain
             # completions in start order: the parts in process kept as a sorted ring, not a heap (flow_plain)
             rows[:, fk.RING] = plain & (rows[:, fk.HAS_FAIL] == 0) & np.array([st.dist == "det" for _, st in stations])
@@ -416,6 +421,7 @@ class FlowSimulation:
         # where each admission and each freed place stands among the vehicle events of its instant (flow_transport)
         ring_pos = np.zeros((total, ft.NRP), dtype=np.int64)
         ring_pos[:, ft.RP_ADM] = ft.POS0
+        ring_key = np.zeros((total, ft.NRK))  # and the keys of those events (arrivals, a dock's completions)
         idle_srv = np.zeros(n_servers, dtype=np.int64)
         for j in range(n):
             idle_srv[soff[j]:soff[j] + servers[j]] = np.arange(servers[j])
@@ -458,11 +464,12 @@ class FlowSimulation:
             ist=ist, fst=fst, lint=lint, lflt=lflt, ctl=ctl, ret=ret, dirty=np.ones(len(ist), dtype=np.bool_),
             srv_c=np.zeros(n_servers), srv_cw=np.zeros(n_servers), srv_rel=np.zeros(n_servers),
             srv_var=np.zeros(n_servers, dtype=np.int64), srv_ttf=srv_ttf,
-            srv_seq=np.zeros(n_servers, dtype=np.int64), heap=np.zeros(n_servers, dtype=np.int64),
+            srv_seq=np.zeros(n_servers, dtype=np.int64), srv_st=np.zeros(n_servers),
+            heap=np.zeros(n_servers, dtype=np.int64),
             idle_srv=idle_srv, idle_t=np.zeros(n_servers), blk_srv=np.zeros(n_servers, dtype=np.int64),
             ar_t=np.zeros(total), ar_rel=np.zeros(total), ar_var=np.zeros(total, dtype=np.int64),
             fr_t=np.zeros(total),
-            ring_pos=ring_pos,
+            ring_pos=ring_pos, ring_key=ring_key, e_key=np.zeros((len(ist), ft.KEY_LEN)),
             in_prod=np.array(in_prod, dtype=np.int64), in_arr=np.zeros(len(in_prod), dtype=np.int64),
             in_qty=np.array(in_qty, dtype=np.int64).reshape(-1), in_sb=np.zeros(len(in_prod)),
             scales=scales, n_var=n_var,
@@ -490,6 +497,7 @@ class FlowSimulation:
         n_tr = len(spec.transports)
         assert n_tr < ft.ARR_SPAN  # an arrival's position carries its transport's index in its low bits
         tst = np.zeros((n_tr, ft.NTI), dtype=np.int64)
+        tst[:, ft.TR_LAST_V] = -1
         n_veh = sum(t.vehicles for t in spec.transports)
         self.tdraws = {p: _Draws(max(n_tr, 1), _MIN_DRAWS) for p in (fk.TRAVEL, fk.BACK)}
         self.transport_rows: dict[str, int] = {}
@@ -521,6 +529,7 @@ class FlowSimulation:
             tst[i, ft.TR_V], tst[i, ft.TR_BATCH], tst[i, ft.TR_VOFF] = tr.vehicles, tr.batch, voff
             voff += tr.vehicles
             draw = unit_draw(tr.dist, tr.cv)
+            tst[i, ft.TR_FIXED] = fixed_draw(tr.dist, tr.cv)
             self.tdraws[fk.TRAVEL].sources[i] = (
                 stream(cfg.seed, cfg.replication, "__transport__", tr.name, "travel"), draw, tr.lead_s)
             self.tdraws[fk.BACK].sources[i] = (
@@ -530,6 +539,7 @@ class FlowSimulation:
             tst[i, ft.TR_B_LEN] = self.tdraws[fk.BACK].refill(i, 0, 0)
         tft = np.zeros((n_tr, ft.NTF))
         tv_key = np.zeros(n_veh)
+        tv_pkey = np.zeros((n_veh, ft.KEY_LEN))
         for i, tr in enumerate(spec.transports):
             if tr.dispatch == "every":  # the vehicles take the first departures in their order, as they start
                 assert tr.every_s is not None
@@ -537,8 +547,9 @@ class FlowSimulation:
                 v0 = int(tst[i, ft.TR_VOFF])
                 for v in range(v0, v0 + tr.vehicles):
                     tv_key[v] = ft.claim_tick(tft, i, 0.0)
+                    tv_pkey[v, :2] = 0.0, ft.END_START + v  # its first tick, made as it started
         return dict(tst=tst, tr_prod=np.array(tr_prod + [0], dtype=np.int64), tft=tft,
-                    tv_state=np.full(n_veh, ft.V_IDLE, dtype=np.int64), tv_key=tv_key,
+                    tv_state=np.full(n_veh, ft.V_IDLE, dtype=np.int64), tv_key=tv_key, tv_pkey=tv_pkey,
                     tv_seq=np.zeros(n_veh, dtype=np.int64), tv_left=np.zeros(n_veh, dtype=np.int64),
                     tv_since=np.zeros(n_veh))
 

@@ -43,7 +43,7 @@ P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
 MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP = range(38, 45)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
 Q_HEAD, RING, HINT_W, HINT_C, PLAIN = range(45, 50)  # twin.engine.flow_plain
-FREE_SEQ, E_LAST, NI = range(50, 53)  # an assembly station's places freed so far; its last start's position
+FREE_SEQ, E_LAST, NI = range(50, 53)  # an assembly station's places freed so far; its last start's position (e_key)
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
@@ -234,14 +234,14 @@ def _variant(ctl, ret, mix_u, mix_cum, mix_pat, peek: bool) -> int:
 # atomically, at every visit of a station: about a fifth of a year of jinhua.
 @njit(cache=True, nogil=True, _nrt=False)
 def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept whole for the compiler
-               srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv,
+               srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, srv_st, heap, idle_srv, idle_t, blk_srv,
                ar_t, ar_rel, ar_var, fr_t,
                in_prod, in_arr, in_qty, in_sb, scales, n_var,
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
                per_st, per_a, per_b, ex_line, ex_t, daily,
-               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod, ring_pos,
-               in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, dirty) -> None:
+               tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod, ring_pos, ring_key,
+               tv_pkey, e_key, in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, dirty) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
     something. Rows of `ist`/`fst` past the stations are the transports' stocks."""
     n_tr = tst.shape[0]
@@ -616,7 +616,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         rel = ar_rel[ist[up, AR_OFF] + (n_s & ist[up, AR_MASK])]
                         fst[up, AREA] -= _tail(t_end, t, warm)
                     if n_in > 0:
-                        ft.start_position(ist, fst, ar_t, ring_pos, in_prod, in_qty, in_sup, sup_i, j, v, n_var, t)
+                        ft.start_position(ist, fst, ar_t, ring_pos, ring_key, e_key, in_prod, in_qty, in_sup, sup_i, j,
+                                          v, n_var, t)
                     for k in range(n_in):  # take the kit: its places in the stocks are free at once
                         p = in_prod[in_off + k]
                         code = in_sup[in_off + k]  # an external unit taken is re-ordered at once
@@ -627,6 +628,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             # vehicles given these places are resumed in this order, after the start's position
                             ring_pos[slot, ft.RP_SEQ] = ist[j, FREE_SEQ]
                             ring_pos[slot, ft.RP_FREE] = ist[j, E_LAST]
+                            if ft.ARR0 <= ist[j, E_LAST] < 0:  # after an arrival: its key decides among arrivals
+                                ft.copy_key(ring_key, slot, ft.RK_FREE, e_key, j, 0)
                             ist[j, FREE_SEQ] += 1
                             if code >= 0 and code & 1:
                                 fsup.reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, code >> 1, t, n_s)
@@ -663,6 +666,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     srv_rel[soff + s] = rel
                     srv_var[soff + s] = v
                     srv_seq[soff + s] = n_s
+                    srv_st[soff + s] = t  # (its completion is made now: a dock's transport orders by it)
                     _heap_push(heap, soff, ist[j, HEAP_N], s, srv_c, srv_seq)
                     ist[j, HEAP_N] += 1
                     if record:
@@ -691,6 +695,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     ar_t[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = t
                     ar_rel[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = srv_rel[soff + s]
                     ar_var[ist[j, AR_OFF] + (n_a & ist[j, AR_MASK])] = srv_var[soff + s]
+                    if out_kind == OUT_FEED:  # a dock's transport of fixed travel times orders departures by it
+                        ft.dock_admission(ring_pos, ring_key, ist[j, AR_OFF] + (n_a & ist[j, AR_MASK]),
+                                          t != srv_c[soff + s], 0, srv_st[soff + s], j)
                     fst[j, LAST_ADM] = t
                     fst[j, AREA] += _tail(t_end, t, warm)
                     if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
@@ -736,7 +743,8 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             bounds = fst[row, LAST_ADM] + fst[prod, LAST_FREED]
             t_end_seen = ctl[T_END]
             code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
-                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, blk_srv, ring_pos)
+                                     tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, srv_st, blk_srv, ring_pos,
+                                     ring_key, tv_pkey)
             if code == ft.STEP_RETURN:
                 dirty[row] = True
                 return
