@@ -725,9 +725,12 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 dirty[:] = True
             if changed:
                 raised = True
-                if ist[j, FIRST] == 0:
+                # a plain station reads the one before it only to start a part on a free server, and the one after
+                # only for the parts it holds: a neighbour that cannot use this change is not woken (it stalled
+                # waiting on its other side, which wakes it; a kernel call that returned wakes everyone)
+                if ist[j, FIRST] == 0 and (ist[j - 1, PLAIN] == 0 or ist[j - 1, HEAP_N] + ist[j - 1, BLK_CNT] > 0):
                     dirty[j - 1] = True
-                if consumer >= 0:
+                if consumer >= 0 and (ist[consumer, PLAIN] == 0 or ist[consumer, IDLE_CNT] > 0):
                     dirty[consumer] = True
                 for k in range(n_in):
                     dirty[in_prod[in_off + k]] = True
@@ -741,6 +744,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             dirty[row] = False
             prod = tst[i, ft.TR_PROD]
             bounds = fst[row, LAST_ADM] + fst[prod, LAST_FREED]
+            freed, last_freed = ist[prod, N_FREED], fst[prod, LAST_FREED]
             t_end_seen = ctl[T_END]
             code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
                                      tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, srv_st, blk_srv, ring_pos,
@@ -758,8 +762,11 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 raised = True
                 if tst[i, ft.TR_CONS] >= 0:
                     dirty[tst[i, ft.TR_CONS]] = True
-                for k in range(tst[i, ft.TR_POFF], tst[i, ft.TR_POFF] + tst[i, ft.TR_NPROD]):
-                    dirty[tr_prod[k]] = True
+                # the plain line filling a dock of its own reads from it only its freed places and its end
+                if (tst[i, ft.TR_NPROD] > 1 or ist[prod, PLAIN] == 0 or ist[prod, N_FREED] != freed
+                        or fst[prod, LAST_FREED] != last_freed or ist[row, DONE] == 1):
+                    for k in range(tst[i, ft.TR_POFF], tst[i, ft.TR_POFF] + tst[i, ft.TR_NPROD]):
+                        dirty[tr_prod[k]] = True
         if all_done:
             ret[R_CODE] = DONE_ALL
             return
