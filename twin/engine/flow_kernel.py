@@ -43,7 +43,8 @@ P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
 MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP = range(38, 45)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
 Q_HEAD, RING, HINT_W, HINT_C, PLAIN = range(45, 50)  # twin.engine.flow_plain
-FREE_SEQ, E_LAST, NI = range(50, 53)  # an assembly station's places freed so far; its last start's position (e_key)
+FREE_SEQ, E_LAST, FREED_SEEN, NI = range(50, 54)  # an assembly station's places freed so far; its last start's
+# position (e_key); a dock's line's places freed before its transport's last step
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
@@ -744,7 +745,10 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             dirty[row] = False
             prod = tst[i, ft.TR_PROD]
             bounds = fst[row, LAST_ADM] + fst[prod, LAST_FREED]
-            freed, last_freed = ist[prod, N_FREED], fst[prod, LAST_FREED]
+            last_freed = fst[prod, LAST_FREED]
+            one = tst[i, ft.TR_NPROD] == 1
+            for k in range(tst[i, ft.TR_POFF], tst[i, ft.TR_POFF] + tst[i, ft.TR_NPROD]):
+                ist[tr_prod[k], FREED_SEEN] = ist[tr_prod[k], N_FREED]
             t_end_seen = ctl[T_END]
             code = ft.transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back,
                                      tr_prod, ist, fst, ctl, ret, ar_t, fr_t, srv_c, srv_st, blk_srv, ring_pos,
@@ -762,11 +766,13 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 raised = True
                 if tst[i, ft.TR_CONS] >= 0:
                     dirty[tst[i, ft.TR_CONS]] = True
-                # the plain line filling a dock of its own reads from it only its freed places and its end
-                if (tst[i, ft.TR_NPROD] > 1 or ist[prod, PLAIN] == 0 or ist[prod, N_FREED] != freed
-                        or fst[prod, LAST_FREED] != last_freed or ist[row, DONE] == 1):
-                    for k in range(tst[i, ft.TR_POFF], tst[i, ft.TR_POFF] + tst[i, ft.TR_NPROD]):
-                        dirty[tr_prod[k]] = True
+                # a line reads from the dock it fills only the places freed to it (granted, for a shared dock), the
+                # bound on them (a dock of its own: a station of the general loop may read more) and the end
+                for k in range(tst[i, ft.TR_POFF], tst[i, ft.TR_POFF] + tst[i, ft.TR_NPROD]):
+                    p = tr_prod[k]
+                    if (ist[p, N_FREED] != ist[p, FREED_SEEN] or ist[row, DONE] == 1
+                            or (one and (ist[p, PLAIN] == 0 or fst[p, LAST_FREED] != last_freed))):
+                        dirty[p] = True
         if all_done:
             ret[R_CODE] = DONE_ALL
             return
