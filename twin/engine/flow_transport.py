@@ -234,11 +234,12 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
                 if q < ist[p, fk.BLK_CNT]:
                     m = ist[p, fk.M]
                     so = ist[p, fk.SOFF]
-                    c = srv_c[so + blk_srv[so + (ist[p, fk.BLK_HEAD] + q) % m]]
+                    srv = so + blk_srv[so + (ist[p, fk.BLK_HEAD] + q) % m]
+                    c = srv_c[srv]
                     if c < c_next:  # equal times: the first line of the list, as the SimPy engine ranks them
                         c_next = c
                         m_from = p
-                        m_srv = so + blk_srv[so + (ist[p, fk.BLK_HEAD] + q) % m]
+                        m_srv = srv
                         m_rank = k - tst[i, TR_POFF]
                 elif ist[p, fk.DONE] == 0:
                     m_unknown = True
