@@ -407,6 +407,14 @@ class FlowSimulation:
             keyed = tst[(tst[:, ft.TR_FIXED] == 1) & (tst[:, ft.TR_NPROD] == 1), ft.TR_PROD]
             plain[keyed] = False
             rows[:, fk.PLAIN] = plain
+            # runs of consecutive plain stations of one line, visited together (flow_plain.visit_run)
+            rows[:, fk.SEG_END] = -1
+            for j in range(n):
+                if plain[j] and (j == 0 or not plain[j - 1] or rows[j, fk.FIRST] == 1):
+                    last = j
+                    while last + 1 < n and plain[last + 1] and rows[last + 1, fk.FIRST] == 0:
+                        last += 1
+                    rows[j, fk.SEG_END] = last
             # completions in start order: the parts in process kept as a sorted ring, not a heap (flow_plain)
             rows[:, fk.RING] = plain & (rows[:, fk.HAS_FAIL] == 0) & np.array([st.dist == "det" for _, st in stations])
         # rings: each station's out-link holds its admission times and the times its places were freed
@@ -811,15 +819,19 @@ class FlowSimulation:
                                                  fst[:n, fk.OPEN_START], open_end)
         exits = a["ctl"][fk.EXITS] > 0
         k = int(a["ret"][fk.R_NEXIT])
+        area = fst[:, fk.AREA] + fst[:, fk.AREA_OUT]  # places taken, less those given back (flow_kernel's NF)
+        wip_area = np.zeros(len(lint))
+        for j in range(n):  # each station's share, added up in station order
+            wip_area[ist[j, fk.LINE]] += fst[j, fk.WIP_PART]
         return _Measured(
             transports=self._vehicles(a, end_s),
-            feeds=[(name, stock, float(fst[p, fk.AREA])) for p, name, stock in self.feeds],
+            feeds=[(name, stock, float(area[p])) for p, name, stock in self.feeds],
             starved_by=self._starved_by(a), terminal=tuple(bool(x) for x in lint[:, fk.TERMINAL]),
             end_s=end_s, working=fst[:n, fk.WORKING], blocked=blocked[:n], down=fst[:n, fk.DOWN], w0=fst[:n, fk.W0],
             w_end=fst[:n, fk.WE], periods=periods, pruned=self._nothing_pruned(n) if self.prune else None,
             released=lint[:, fk.RELEASED], finished=lint[:, fk.FINISHED], finished_win=lint[:, fk.FINISHED_WIN],
-            scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=lflt[:, fk.WIP_AREA],
-            area=fst[:n, fk.AREA], ops=int(ist[:n, fk.N_OPS].sum()),
+            scrapped=lint[:, fk.SCRAPPED], lead_sum=lflt[:, fk.LEAD_SUM], wip_area=wip_area,
+            area=area[:n], ops=int(ist[:n, fk.N_OPS].sum()),
             exit_line=a["ex_line"][:k].copy() if exits else None, exit_s=a["ex_t"][:k].copy() if exits else None,
             daily=a["daily"][:, :int(end_s // 86_400.0) + 1].copy(), lost_days=int(a["ret"][fk.R_LOST_DAYS]))
 
@@ -951,9 +963,12 @@ class FlowSimulation:
         trace = None
         if got.exit_s is not None:
             assert got.exit_line is not None
+            # the kernel logs exits line by line as it gets to them; the trace lists them in time order, those of
+            # one instant by line (a line's own in their order), whatever the order the stations were visited in
+            order = np.lexsort((got.exit_line, got.exit_s))
             trace = Trace(unit=np.zeros(0, np.int32), state=np.zeros(0, np.int8), start_s=np.zeros(0),
                           end_s=np.zeros(0), unit_station=np.zeros(0, np.int32),
-                          exit_line=got.exit_line.astype(np.int32), exit_s=got.exit_s)
+                          exit_line=got.exit_line[order].astype(np.int32), exit_s=got.exit_s[order])
         return ReplicationResult(
             replication=cfg.replication,
             seed=cfg.seed,

@@ -43,16 +43,21 @@ P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
 MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP = range(38, 45)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
 Q_HEAD, RING, HINT_W, HINT_C, PLAIN = range(45, 50)  # twin.engine.flow_plain
-FREE_SEQ, E_LAST, FREED_SEEN, NI = range(50, 54)  # an assembly station's places freed so far; its last start's
-# position (e_key); a dock's line's places freed before its transport's last step
+FREE_SEQ, E_LAST, FREED_SEEN, SEG_END, NI = range(50, 55)  # an assembly station's places freed so far; its last
+# start's position (e_key); a dock's line's places freed before its transport's last step; for the first plain
+# station of a line's run of them, the last of the run (-1 for the others)
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
-LAST_EV, SB_MAIN, DEFER_T, E_T, NF = range(11, 16)  # E_T: the instant of the last start's position (E_LAST)
+LAST_EV, SB_MAIN, DEFER_T, E_T, AREA_OUT, WIP_PART, NF = range(11, 18)  # E_T: the instant of the last start's
+# position (E_LAST). Sums that two parties add to are kept apart, each added to by one station in its own event
+# order, so that they do not depend on the order the stations are visited in: AREA the out-link's places taken
+# (by the station or the transport filling it), AREA_OUT those given back (by who takes from it), WIP_PART the
+# station's share of its line's work in process (released at the first, out at the last or scrapped)
 # integer state of a line: columns of `lint`
 RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
-LEAD_SUM, WIP_AREA, STOP_T, NLF = range(4)
+LEAD_SUM, STOP_T, NLF = range(3)
 # run settings and the way back to the driver: `ctl` (float) and `ret` (int)
 T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, MIX_MODE, N_EXTRA, NCTL = range(9)
 R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, R_MIX_POS, R_MIX_LEN, R_MIX_PAT, R_LOST_DAYS, NRET = range(10)
@@ -268,6 +273,35 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
         raised = False
         all_done = True
         for j in range(n_st):
+            if ist[j, PLAIN] == 1:  # a line's run of plain stations: the lean loop (twin.engine.flow_plain)
+                last = ist[j, SEG_END]
+                if last < 0:
+                    continue  # visited with the first of its run
+                go = False
+                for k in range(j, last + 1):
+                    if ist[k, DONE] == 0 and dirty[k]:
+                        go = True
+                if go:
+                    line = ist[j, LINE]
+                    co = cal_off[line]
+                    cn = cal_n[line]
+                    t_end_seen = ctl[T_END]
+                    code, changed, moved = fplain.visit_run(
+                        j, last, dirty, ist, fst, lint, lflt, ctl, ret, lean_servers, lean_links, lean_draws,
+                        (cal_starts[co:co + cn], cal_ends[co:co + cn], cal_cum[cal_coff[line]:cal_coff[line] + cn + 1]),
+                        cal_week[line], cal_period[line], cal_on[line] == 1, lean_out)
+                    if code == fplain.RETURNED:
+                        return
+                    if moved:
+                        progress = True
+                    if changed:
+                        raised = True
+                    if ctl[T_END] != t_end_seen:
+                        dirty[:] = True
+                for k in range(j, last + 1):
+                    if ist[k, DONE] == 0:
+                        all_done = False
+                continue
             if ist[j, DONE]:
                 continue
             if not dirty[j]:
@@ -295,18 +329,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             always = cal_on[line] == 1
             w0 = fst[j, W0]
             w_end = fst[j, WE]
-            lean = ist[j, PLAIN] == 1
-            if lean:  # a station that takes only from the one before it: the lean loop (twin.engine.flow_plain)
-                code, changed, moved = fplain.visit(j, ist, fst, lint, lflt, ctl, ret, lean_servers, lean_links,
-                                                    lean_draws, (c_starts, c_ends, c_cum), week, period, always,
-                                                    lean_out)
-                if code == fplain.RETURNED:
-                    return
-                if moved:
-                    progress = True
-                if code == fplain.STALLED:
-                    all_done = False
-            while not lean:
+            while True:
                 t_end = ctl[T_END]
                 inclusive = ctl[INCLUSIVE] > 0
                 # -- the next completion
@@ -556,7 +579,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         else:
                             _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
                                     srv_rel[soff + s], daily)
-                        lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
+                        fst[j, WIP_PART] -= _tail(t_end, t, warm)
                         if not first:
                             _freed(ist, fst, fr_t, j - 1, t)
                         before = ist[j, DEFER]
@@ -611,11 +634,11 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         if ist[j, MIX_SRC]:
                             v = _variant(ctl, ret, mix_u, mix_cum, mix_pat, False)
                         lint[line, RELEASED] += 1
-                        lflt[line, WIP_AREA] += _tail(t_end, t, warm)
+                        fst[j, WIP_PART] += _tail(t_end, t, warm)
                     else:
                         up = j - 1
                         rel = ar_rel[ist[up, AR_OFF] + (n_s & ist[up, AR_MASK])]
-                        fst[up, AREA] -= _tail(t_end, t, warm)
+                        fst[up, AREA_OUT] -= _tail(t_end, t, warm)
                     if n_in > 0:
                         ft.start_position(ist, fst, ar_t, ring_pos, ring_key, e_key, in_prod, in_qty, in_sup, sup_i, j,
                                           v, n_var, t)
@@ -623,7 +646,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         p = in_prod[in_off + k]
                         code = in_sup[in_off + k]  # an external unit taken is re-ordered at once
                         for q in range(fsup.take_count(ist, in_prod, in_qty, in_sup, sup_i, in_off + k, v, n_var)):
-                            fst[p, AREA] -= _tail(t_end, t, warm)
+                            fst[p, AREA_OUT] -= _tail(t_end, t, warm)
                             _freed(ist, fst, fr_t, p, t)
                             slot = ist[p, FR_OFF] + (ist[p, N_FREED] & ist[p, FR_MASK])
                             # vehicles given these places are resumed in this order, after the start's position
@@ -707,7 +730,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if out_kind == OUT_FEED:  # the part leaves its line into the assembly's stock
                         _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s],
                                 daily)
-                        lflt[line, WIP_AREA] -= _tail(t_end, t, warm)
+                        fst[j, WIP_PART] -= _tail(t_end, t, warm)
                     if not first:
                         _freed(ist, fst, fr_t, j - 1, t)
                     if defer:  # (behind the resumed servers, ahead of those woken by a supplier's arrival)

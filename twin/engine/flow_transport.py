@@ -307,7 +307,7 @@ def transport_step(i, tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_l
         elif td == t:
             # ------------------------------------------------------------ departure with a batch
             for q in range(n_load):
-                fst[prod, fk.AREA] -= fk._tail(t_end, t, warm)
+                fst[prod, fk.AREA_OUT] -= fk._tail(t_end, t, warm)
                 fk._freed(ist, fst, fr_t, prod, t)
             account_state(tft, i, V_IDLE, tv_since[idle], t, warm, t_end)
             lead = d_lead[i * n_lead + tst[i, TR_L_POS]]

@@ -44,7 +44,8 @@ class Trace:
     Working-clock seconds exclude off-shift time (equal to calendar seconds for a round-the-clock calendar), which
     is what active-period analysis needs: off-shift belongs to neither active nor inactive time.
     `unit_station[u]` is the station index of server u. `exit_s` lists, in calendar seconds, every time a part
-    left a line (the whole run, warm-up included), `exit_line` the index of that line.
+    left a line (the whole run, warm-up included), in time order, `exit_line` the index of that line (the flow
+    engine lists the exits of one instant by line; the SimPy engine in the order its events ran).
     """
 
     unit: np.ndarray  # int32, server index
