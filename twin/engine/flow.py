@@ -94,10 +94,20 @@ class _PeriodLog:
 
     def by_station(self, written: int, n: int, has_open: np.ndarray, open_a: np.ndarray, open_b: np.ndarray
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        # a counting sort straight from the chunks (joining them first would write every period once more, into
+        # fresh memory, which costs more here than the sort); each station's period still open at the end last
         parts = [*self.chunks, (self.st[:written], self.a[:written], self.b[:written])]
-        st = np.concatenate([c[0] for c in parts])
-        a, b, bounds = fk.group_periods(st, np.concatenate([c[1] for c in parts]),
-                                        np.concatenate([c[2] for c in parts]), n, has_open, open_a, open_b)
+        bounds = np.zeros(n + 1, dtype=np.int64)
+        for st, _, _ in parts:
+            fk.count_periods(st, bounds)
+        bounds[1:] += has_open[:n].astype(np.int64)
+        np.cumsum(bounds, out=bounds)
+        a, b = np.empty(bounds[n]), np.empty(bounds[n])
+        pos = bounds[:-1].copy()
+        for st, pa, pb in parts:
+            fk.place_periods(st, pa, pb, pos, a, b)
+        opened = np.flatnonzero(has_open[:n])
+        a[pos[opened]], b[pos[opened]] = open_a[opened], open_b[opened]
         return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
 
 

@@ -877,24 +877,18 @@ def _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits: bool, stop_n: int, warm:
 
 
 @njit(cache=True, nogil=True)
-def group_periods(per_st, per_a, per_b, n_stations, has_open, open_a, open_b):
-    """Periods recorded in the order they closed, regrouped station by station (a counting sort: O(periods)), each
-    station's period still open at the end (`has_open`) appended to its group."""
-    bounds = np.zeros(n_stations + 1, dtype=np.int64)
+def count_periods(per_st, counts) -> None:
+    """Add the periods of one chunk of the log to each station's count (`counts[j + 1]`)."""
     for k in range(per_st.shape[0]):
-        bounds[per_st[k] + 1] += 1
-    for j in range(n_stations):
-        bounds[j + 1] += bounds[j] + (1 if has_open[j] else 0)
-    pos = bounds[:-1].copy()
-    out_a = np.empty(bounds[n_stations])
-    out_b = np.empty(bounds[n_stations])
+        counts[per_st[k] + 1] += 1
+
+
+@njit(cache=True, nogil=True)
+def place_periods(per_st, per_a, per_b, pos, out_a, out_b) -> None:
+    """Put the periods of one chunk of the log at their stations' next places (`pos`, moved on): with the chunks
+    taken in the order they were written, each station's periods stay in the order they closed."""
     for k in range(per_st.shape[0]):
         j = per_st[k]
         out_a[pos[j]] = per_a[k]
         out_b[pos[j]] = per_b[k]
         pos[j] += 1
-    for j in range(n_stations):
-        if has_open[j]:
-            out_a[pos[j]] = open_a[j]
-            out_b[pos[j]] = open_b[j]
-    return out_a, out_b, bounds
