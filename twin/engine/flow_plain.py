@@ -5,8 +5,9 @@ mix to draw, no cycle scaled by variant, no dock shared with other lines. For th
 computes candidate events that can never occur (kit arrivals, suppliers' units, a dock's grants) and keeps every
 counter in the shared state arrays, which the compiler must re-read after each store. `visit_run` runs each such
 station of a line's run of them until it stalls, passes the horizon or must hand back to the driver, with its state
-in locals written back once, until none of them can go on, and returns to the sweep. It is the general loop with the dead branches taken out, so the results are the
-same to the bit (tests/test_flow_plain.py runs both on random networks and the real lines).
+in locals written back once, until none of them can go on, and returns to the sweep. It is the general loop with
+the dead branches taken out, so the results are the same to the bit (tests/test_flow_plain.py runs both on random
+networks and the real lines).
 
 Two things make it cheaper beyond that:
 - A calendar lookup starts from the interval the station used last: times move forward, so the answer is nearly
@@ -339,8 +340,8 @@ def visit_run(j0, j1, dirty, ist, fst, lint, lflt, ctl, ret, servers, links, dra
                         if scrapped:
                             lint[line, fk.SCRAPPED] += 1
                         else:
-                            fk._finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s],
-                                       daily)
+                            fk._finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
+                                       srv_rel[soff + s], daily)
                         fst[j, fk.WIP_PART] -= fk._tail(t_end, t, warm)
                         if not first:
                             up_n_freed += 1
@@ -465,7 +466,8 @@ def visit_run(j0, j1, dirty, ist, fst, lint, lflt, ctl, ret, servers, links, dra
                             released, hw = _to_working(t, c_starts, c_ends, c_cum, week, period, hw)
                         blocked += fk._clip_add(srv_cw[soff + s], released, w0, w_end)
                     if feed:
-                        fk._finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s], daily)
+                        fk._finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
+                                   srv_rel[soff + s], daily)
                         fst[j, fk.WIP_PART] -= fk._tail(t_end, t, warm)
                     if not first:
                         up_n_freed += 1
