@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import line, one_run
 from twin.analytics.active_period import (
     average_active_period,
+    periods_from_recorded,
     periods_from_segments,
     periods_from_trace,
     shifting_bottleneck,
@@ -116,3 +119,23 @@ def test_the_momentary_bottleneck_agrees_with_a_brute_force_look_at_every_instan
         j = np.flatnonzero((sb.timeline_start <= t) & (t < sb.timeline_end))
         assert (best == -1 and len(j) == 0) or (len(j) == 1 and sb.timeline_station[j[0]] == best), t
     assert np.all(sb.sole >= -1e-12) and np.all(sb.sole + sb.shifting <= 1 + 1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100, allow_nan=False), st.floats(0, 10, allow_nan=False)), max_size=30),
+       st.floats(-5, 110, allow_nan=False), st.floats(0, 120, allow_nan=False))
+def test_clipping_recorded_periods_to_the_window_is_the_plain_formula(gaps: list[tuple[float, float]], lo: float,
+                                                                     width: float) -> None:
+    # sorted, disjoint periods (some of zero length), cut to [lo, hi]: max(a, lo), min(b, hi), the empty ones dropped
+    t, a, b = 0.0, [], []
+    for gap, length in gaps:
+        a.append(t + gap)
+        b.append(t + gap + length)
+        t = b[-1]
+    a_, b_ = np.array(a), np.array(b)
+    hi = lo + width
+    got = periods_from_recorded(((a_, b_),), window=(lo, hi))
+    ca, cb = np.maximum(a_, lo), np.minimum(b_, hi)
+    keep = cb > ca
+    np.testing.assert_array_equal(got.start[0], ca[keep])
+    np.testing.assert_array_equal(got.end[0], cb[keep])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.analytics.sweep import momentary, sole_and_shifting
+from twin.analytics.sweep import clip_to_window, momentary, sole_and_shifting
 from twin.engine.model import DOWN, WORKING, PrunedPeriods, Trace
 from twin.scenario import Scenario
 
@@ -127,10 +127,8 @@ def periods_from_recorded(recorded: tuple[tuple[np.ndarray, np.ndarray], ...],
     starts, ends = [], []
     for a, b in recorded:
         if window is not None:
-            lo, hi = window
-            a, b = np.maximum(a, lo), np.minimum(b, hi)
-            keep = b > a
-            a, b = a[keep], b[keep]
+            a, b, _ = clip_to_window(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+                                     float(window[0]), float(window[1]))
         starts.append(a)
         ends.append(b)
     if pruned is None:

@@ -251,3 +251,37 @@ def sole_and_shifting(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndar
                 j += 1
         sole[s] = bottleneck[s] - inter
     return sole, shifting
+
+
+@njit(cache=True, nogil=True)
+def clip_to_window(a: np.ndarray, b: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Periods [a, b) cut to [lo, hi], those left empty dropped: (max(a, lo), min(b, hi)) where that is not empty.
+
+    Returns the new arrays and True, or the given ones and False when no period changes (a long run's periods
+    mostly lie inside the window: they are then not copied into fresh memory, which here costs more than the
+    comparisons)."""
+    n = a.shape[0]
+    kept = 0
+    same = True
+    for k in range(n):
+        x = max(a[k], lo)
+        y = min(b[k], hi)
+        if y > x:
+            kept += 1
+            if x != a[k] or y != b[k]:
+                same = False
+        else:
+            same = False
+    if same:
+        return a, b, False
+    out_a = np.empty(kept)
+    out_b = np.empty(kept)
+    i = 0
+    for k in range(n):
+        x = max(a[k], lo)
+        y = min(b[k], hi)
+        if y > x:
+            out_a[i] = x
+            out_b[i] = y
+            i += 1
+    return out_a, out_b, True
