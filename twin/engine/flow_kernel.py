@@ -268,39 +268,27 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
     lean_links = (ar_t, ar_rel, ar_var, fr_t)
     lean_draws = (d_proc, d_ttf, d_ttr, d_scr)
     lean_out = (per_st, per_a, per_b, ex_line, ex_t, daily)
+    lean_cals = (cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on)
     while True:
         progress = False
         raised = False
         all_done = True
+        # the stations that take only from the one before them: the lean loop (twin.engine.flow_plain), one call
+        t_end_seen = ctl[T_END]
+        code, changed, moved, undone = fplain.visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, lean_servers,
+                                                         lean_links, lean_draws, lean_cals, lean_out)
+        if code == fplain.RETURNED:
+            return
+        if moved:
+            progress = True
+        if changed:
+            raised = True
+        if undone:
+            all_done = False
+        if ctl[T_END] != t_end_seen:
+            dirty[:] = True
         for j in range(n_st):
-            if ist[j, PLAIN] == 1:  # a line's run of plain stations: the lean loop (twin.engine.flow_plain)
-                last = ist[j, SEG_END]
-                if last < 0:
-                    continue  # visited with the first of its run
-                go = False
-                for k in range(j, last + 1):
-                    if ist[k, DONE] == 0 and dirty[k]:
-                        go = True
-                if go:
-                    line = ist[j, LINE]
-                    co = cal_off[line]
-                    cn = cal_n[line]
-                    t_end_seen = ctl[T_END]
-                    code, changed, moved = fplain.visit_run(
-                        j, last, dirty, ist, fst, lint, lflt, ctl, ret, lean_servers, lean_links, lean_draws,
-                        (cal_starts[co:co + cn], cal_ends[co:co + cn], cal_cum[cal_coff[line]:cal_coff[line] + cn + 1]),
-                        cal_week[line], cal_period[line], cal_on[line] == 1, lean_out)
-                    if code == fplain.RETURNED:
-                        return
-                    if moved:
-                        progress = True
-                    if changed:
-                        raised = True
-                    if ctl[T_END] != t_end_seen:
-                        dirty[:] = True
-                for k in range(j, last + 1):
-                    if ist[k, DONE] == 0:
-                        all_done = False
+            if ist[j, PLAIN] == 1:  # visited by the lean loop, above
                 continue
             if ist[j, DONE]:
                 continue
