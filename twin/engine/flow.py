@@ -417,7 +417,7 @@ class FlowSimulation:
             keyed = tst[(tst[:, ft.TR_FIXED] == 1) & (tst[:, ft.TR_NPROD] == 1), ft.TR_PROD]
             plain[keyed] = False
             rows[:, fk.PLAIN] = plain
-            # runs of consecutive plain stations of one line, visited together (flow_plain.visit_run)
+            # runs of consecutive plain stations of one line, visited together (flow_plain.visit_runs)
             rows[:, fk.SEG_END] = -1
             for j in range(n):
                 if plain[j] and (j == 0 or not plain[j - 1] or rows[j, fk.FIRST] == 1):

@@ -3,7 +3,7 @@
 Most stations of a real line take parts from the station before and nothing else: no kit, no second source, no
 mix to draw, no cycle scaled by variant, no dock shared with other lines. For those, `run_kernel`'s general loop
 computes candidate events that can never occur (kit arrivals, suppliers' units, a dock's grants) and keeps every
-counter in the shared state arrays, which the compiler must re-read after each store. `visit_run` runs each such
+counter in the shared state arrays, which the compiler must re-read after each store. `visit_runs` runs each such
 station of a line's run of them until it stalls, passes the horizon or must hand back to the driver, with its state
 in locals written back once, until none of them can go on, and returns to the sweep. It is the general loop with
 the dead branches taken out, so the results are the same to the bit (tests/test_flow_plain.py runs both on random
