@@ -95,6 +95,19 @@ def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float, 
 
 
 @njit(cache=True, inline="always")
+def line_calendar(cals: tuple[np.ndarray, ...], line: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, bool]:
+    """A line's calendar out of the kernel's calendar arrays `cals` (starts, ends, cum, offsets, cum offsets,
+    counts, work a week, period, round-the-clock flag): its intervals' starts, ends and cumulated work, its work a
+    week, its period and whether it is round the clock."""
+    cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on = cals
+    co = cal_off[line]
+    cn = cal_n[line]
+    return (cal_starts[co:co + cn], cal_ends[co:co + cn], cal_cum[cal_coff[line]:cal_coff[line] + cn + 1],
+            cal_week[line], cal_period[line], cal_on[line] == 1)
+
+
+@njit(cache=True, inline="always")
 def _before(a: float, sa: int, b: float, sb: int) -> bool:
     return a < b or (a == b and sa < sb)
 
@@ -268,27 +281,27 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
     lean_links = (ar_t, ar_rel, ar_var, fr_t)
     lean_draws = (d_proc, d_ttf, d_ttr, d_scr)
     lean_out = (per_st, per_a, per_b, ex_line, ex_t, daily)
-    lean_cals = (cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on)
+    cals = (cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on)
     while True:
         progress = False
         raised = False
         all_done = True
         # the stations that take only from the one before them: the lean loop (twin.engine.flow_plain), one call
         t_end_seen = ctl[T_END]
-        code, changed, moved, undone = fplain.visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, lean_servers,
-                                                         lean_links, lean_draws, lean_cals, lean_out)
+        code, changed, moved = fplain.visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, lean_servers, lean_links,
+                                                 lean_draws, cals, lean_out)
         if code == fplain.RETURNED:
             return
         if moved:
             progress = True
         if changed:
             raised = True
-        if undone:
-            all_done = False
         if ctl[T_END] != t_end_seen:
             dirty[:] = True
         for j in range(n_st):
             if ist[j, PLAIN] == 1:  # visited by the lean loop, above
+                if ist[j, DONE] == 0:
+                    all_done = False
                 continue
             if ist[j, DONE]:
                 continue
@@ -307,14 +320,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
             kit = ist[j, KIT] == 1
             n_in = ist[j, N_IN]
             in_off = ist[j, IN_OFF]
-            co = cal_off[line]
-            cn = cal_n[line]
-            c_starts = cal_starts[co:co + cn]
-            c_ends = cal_ends[co:co + cn]
-            c_cum = cal_cum[cal_coff[line]:cal_coff[line] + cn + 1]
-            week = cal_week[line]
-            period = cal_period[line]
-            always = cal_on[line] == 1
+            c_starts, c_ends, c_cum, week, period, always = line_calendar(cals, line)
             w0 = fst[j, W0]
             w_end = fst[j, WE]
             while True:

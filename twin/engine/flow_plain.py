@@ -107,8 +107,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
     """Run every line's run of plain stations (consecutive, of one line: `SEG_END` on its first) as far as it can
     go: each dirty station until it stalls, passes the horizon or must hand back to the driver, waking its
     neighbours as `run_kernel` does, until none of the run is dirty. Returns (STALLED | RETURNED, changed,
-    progressed, undone): whether any station changed what a neighbour reads, whether any moved a part, whether
-    any is not done.
+    progressed): whether any station changed what a neighbour reads, and whether any moved a part.
 
     The arrays come in tuples (servers, links, draws, calendars, output) named as in `run_kernel`, made once a
     kernel call: a Python call with more than 30 arguments is compiled as a call with *args. Each call still
@@ -122,7 +121,6 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
     srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv = servers
     ar_t, ar_rel, ar_var, fr_t = links
     d_proc, d_ttf, d_ttr, d_scr = draws
-    cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on = cals
     per_st, per_a, per_b, ex_line, ex_t, daily = out
     n_st = ist.shape[0] - int(ctl[fk.N_EXTRA])
     n_proc = d_proc.shape[0] // n_st
@@ -145,15 +143,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                 again = True
         if not again:
             continue
-        line = ist[j0, fk.LINE]
-        co = cal_off[line]
-        cn = cal_n[line]
-        c_starts = cal_starts[co:co + cn]
-        c_ends = cal_ends[co:co + cn]
-        c_cum = cal_cum[cal_coff[line]:cal_coff[line] + cn + 1]
-        week = cal_week[line]
-        period = cal_period[line]
-        always = cal_on[line] == 1
+        c_starts, c_ends, c_cum, week, period, always = fk.line_calendar(cals, ist[j0, fk.LINE])
         while again:
             again = False
             for j in range(j0, j1 + 1):
@@ -535,7 +525,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                 if progress:
                     moved = True
                 if code == RETURNED:
-                    return RETURNED, raised or changed, moved, True
+                    return RETURNED, raised or changed, moved
                 if changed:
                     raised = True
                     # the neighbours that can use the change (as `run_kernel` marks them): the station before only to
@@ -549,11 +539,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                 if ctl[fk.T_END] != t_end_seen:  # the run ends earlier now: everyone may be done
                     dirty[:] = True
                     again = True
-    undone = False
-    for j in range(n_st):
-        if ist[j, fk.PLAIN] == 1 and ist[j, fk.DONE] == 0:
-            undone = True
-    return STALLED, raised, moved, undone
+    return STALLED, raised, moved
 
 
 @njit(cache=True, inline="always")
