@@ -318,6 +318,8 @@ class FlowSimulation:
         fst[n:, fk.LAST_ADM] = -math.inf
         fst[n:, fk.LAST_FREED] = -math.inf
         fst[:, fk.E_T] = -math.inf
+        fst[:, [fk.WK_LO, fk.CK_LO]] = math.inf  # no calendar week known yet (`flow_kernel.week_band`)
+        fst[:, [fk.WK_HI, fk.CK_HI]] = -math.inf
         self.calendars = [Calendar.from_spec(ln.calendar or spec.calendar) for ln in spec.lines]
         servers = np.array([st.servers for _, st in stations], dtype=np.int64)
         soff = np.concatenate(([0], np.cumsum(servers)[:-1]))

@@ -49,11 +49,14 @@ FREE_SEQ, E_LAST, FREED_SEEN, SEG_END, NI = range(50, 55)  # an assembly station
 OUT_LINE, OUT_SINK, OUT_FEED = range(3)  # where a station's parts go: the next station, out of the model, a stock
 # float state of a station: columns of `fst`
 WORKING, BLOCKED, DOWN, AREA, W0, WE, LAST_ADM, LAST_FREED, PENDING_END, OPEN_START, SCRAP_P = range(11)
-LAST_EV, SB_MAIN, DEFER_T, E_T, AREA_OUT, WIP_PART, NF = range(11, 18)  # E_T: the instant of the last start's
+LAST_EV, SB_MAIN, DEFER_T, E_T, AREA_OUT, WIP_PART = range(11, 17)  # E_T: the instant of the last start's
 # position (E_LAST). Sums that two parties add to are kept apart, each added to by one station in its own event
 # order, so that they do not depend on the order the stations are visited in: AREA the out-link's places taken
 # (by the station or the transport filling it), AREA_OUT those given back (by who takes from it), WIP_PART the
 # station's share of its line's work in process (released at the first, out at the last or scrapped)
+WK_LO, WK_HI, WK_P, WK_W, CK_LO, CK_HI, CK_W, CK_P, NF = range(17, 26)  # the calendar week a plain station's
+# last time mapped to working time lay in (`week_band`: its band, weeks x period, weeks x work a week), and the
+# same for the last working time mapped to calendar time (weeks of work a week)
 # integer state of a line: columns of `lint`
 RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
@@ -92,6 +95,36 @@ def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float, 
     if i < 0:
         i = 0
     return weeks * period + starts[i] + (rem - cum[i])
+
+
+@njit(cache=True, inline="always")
+def week_band(x: float, d: float, e: float, lo: float, hi: float, kd: float, ke: float
+              ) -> tuple[float, float, float, float]:
+    """(k d, k e) for k = math.floor(x / d) (d > 0), and the band [lo, hi) of x where that k is sure: the band
+    given when x lies in it (no division), else a new one. The band is k d .. (k + 1) d narrowed by 1e-12 of its
+    ends, far more than the rounding of x / d, so that every x in it has the same floor(x / d) as by division;
+    the products are those the division's k gives, so the numbers are the same to the bit."""
+    if lo <= x < hi:
+        return kd, ke, lo, hi
+    k = math.floor(x / d)
+    kd = k * d
+    ke = k * e
+    up = (k + 1) * d
+    return kd, ke, kd + abs(kd) * 1e-12, up - abs(up) * 1e-12
+
+
+@njit(cache=True, inline="always")
+def day_of(t: float) -> int:
+    """int(t // 86_400.0) (Python's floor division, which numba computes with fmod): by a multiplication where
+    t / 86,400 is further from a whole number than 1e-12 of itself (the product's rounding is a few 1e-16 of it),
+    by the floor division itself where it is not."""
+    q = t * (1.0 / 86_400.0)
+    k = math.floor(q)
+    f = q - k
+    margin = 1e-12 * (abs(q) + 1.0)
+    if margin < f < 1.0 - margin:
+        return k
+    return int(t // 86_400.0)
 
 
 @njit(cache=True, inline="always")
@@ -849,7 +882,7 @@ def _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits: bool, stop_n: int, warm:
             rel: float, daily) -> None:
     """A part leaves its line at t: count it (also by calendar day), its lead time, its exit; end the run after
     enough of them."""
-    day = int(t // 86_400.0)
+    day = day_of(t)
     if day < daily.shape[1]:
         daily[line, day] += 1
     else:  # a day the driver made no room for: it runs again with room for every day the run reached

@@ -55,31 +55,37 @@ def _interval(x: float, edges: np.ndarray, hint: int, right: bool) -> int:
 
 
 @njit(cache=True, inline="always")
-def _to_working(t: float, starts, ends, cum, per_week: float, period: float, hint: int) -> tuple[float, int]:
-    """twin.engine.flow_kernel.to_working, operation for operation, and the interval it used."""
-    weeks = math.floor(t / period)
-    r = t - weeks * period
+def _to_working(t: float, starts, ends, cum, per_week: float, period: float, hint: int, wk
+                ) -> tuple[float, int, tuple[float, float, float, float]]:
+    """twin.engine.flow_kernel.to_working, operation for operation, the interval it used and the week it lay in
+    (`wk`: as `flow_kernel.week_band` gives it, weeks x period, weeks x work a week first)."""
+    wp, ww, lo, hi = fk.week_band(t, period, per_week, wk[2], wk[3], wk[0], wk[1])
+    r = t - wp
     i = _interval(r, starts, hint, True)
     within = 0.0
     if i >= 0:
         within = cum[i] + min(r - starts[i], ends[i] - starts[i])
-    return weeks * per_week + within, i
+    return ww + within, i, (wp, ww, lo, hi)
 
 
 @njit(cache=True, inline="always")
-def _to_calendar(w: float, starts, cum, per_week: float, period: float, hint: int) -> tuple[float, int]:
-    """twin.engine.flow_kernel.to_calendar, operation for operation, and the interval it used."""
+def _to_calendar(w: float, starts, cum, per_week: float, period: float, hint: int, wk
+                 ) -> tuple[float, int, tuple[float, float, float, float]]:
+    """twin.engine.flow_kernel.to_calendar, operation for operation, the interval it used and the week of work
+    it lay in (`wk`: weeks x work a week, weeks x period, its band)."""
     if w <= 0:
-        return 0.0, hint
-    weeks = math.floor(w / per_week)
-    rem = w - weeks * per_week
-    if rem <= 0:
-        weeks -= 1
+        return 0.0, hint, wk
+    wk = fk.week_band(w, per_week, period, wk[2], wk[3], wk[0], wk[1])
+    ww, wp, lo, hi = wk
+    rem = w - ww
+    if rem <= 0:  # (never inside a band: only where w / per_week is whole)
+        ww = (math.floor(w / per_week) - 1) * per_week
+        wp = (math.floor(w / per_week) - 1) * period
         rem = per_week
     i = _interval(rem, cum, hint, False)
     if i < 0:
         i = 0
-    return weeks * period + starts[i] + (rem - cum[i]), i
+    return wp + starts[i] + (rem - cum[i]), i, wk
 
 
 @njit(cache=True, inline="always")
@@ -219,6 +225,8 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                 defer = ist[j, fk.DEFER]
                 hw = ist[j, fk.HINT_W]
                 hc = ist[j, fk.HINT_C]
+                wk = (fst[j, fk.WK_P], fst[j, fk.WK_W], fst[j, fk.WK_LO], fst[j, fk.WK_HI])
+                ck = (fst[j, fk.CK_W], fst[j, fk.CK_P], fst[j, fk.CK_LO], fst[j, fk.CK_HI])
                 defer_t = fst[j, fk.DEFER_T]
                 working = fst[j, fk.WORKING]
                 blocked = fst[j, fk.BLOCKED]
@@ -403,7 +411,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                         if always:
                             sw = t
                         else:
-                            sw, hw = _to_working(t, c_starts, c_ends, c_cum, week, period, hw)
+                            sw, hw, wk = _to_working(t, c_starts, c_ends, c_cum, week, period, hw, wk)
                         total = work
                         hit = False
                         if has_fail:
@@ -429,7 +437,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                         if always:
                             c = t + (end_w - t)
                         else:
-                            cal, hc = _to_calendar(end_w, c_starts, c_cum, week, period, hc)
+                            cal, hc, ck = _to_calendar(end_w, c_starts, c_cum, week, period, hc, ck)
                             d = cal - t
                             c = t + (d if d > 0.0 else 0.0)
                         srv_c[soff + s] = c
@@ -473,7 +481,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                             if always:
                                 released = t
                             else:
-                                released, hw = _to_working(t, c_starts, c_ends, c_cum, week, period, hw)
+                                released, hw, wk = _to_working(t, c_starts, c_ends, c_cum, week, period, hw, wk)
                             blocked += fk._clip_add(srv_cw[soff + s], released, w0, w_end)
                         if feed:
                             fk._finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
@@ -509,6 +517,8 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                 ist[j, fk.DEFER] = defer
                 ist[j, fk.HINT_W] = hw
                 ist[j, fk.HINT_C] = hc
+                fst[j, fk.WK_P], fst[j, fk.WK_W], fst[j, fk.WK_LO], fst[j, fk.WK_HI] = wk
+                fst[j, fk.CK_W], fst[j, fk.CK_P], fst[j, fk.CK_LO], fst[j, fk.CK_HI] = ck
                 if code == PASSED:
                     ist[j, fk.DONE] = 1
                 fst[j, fk.DEFER_T] = defer_t
