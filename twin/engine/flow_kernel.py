@@ -128,6 +128,79 @@ def day_of(t: float) -> int:
 
 
 @njit(cache=True, inline="always")
+def interval_at(x: float, edges: np.ndarray, hint: int, right: bool) -> int:
+    """np.searchsorted(edges, x, side) - 1, trying `hint` first: the last interval with edges[i] <= x ("right")
+    or edges[i] < x ("left")."""
+    n = edges.shape[0]
+    if hint >= 0 and hint < n:
+        lo = edges[hint] <= x if right else edges[hint] < x
+        if lo:
+            if hint + 1 == n:
+                return hint
+            hi = x < edges[hint + 1] if right else x <= edges[hint + 1]
+            if hi:
+                return hint
+            if hint + 2 == n or (x < edges[hint + 2] if right else x <= edges[hint + 2]):
+                return hint + 1
+    if right:
+        return np.searchsorted(edges, x, side="right") - 1
+    return np.searchsorted(edges, x, side="left") - 1
+
+
+@njit(cache=True, inline="always")
+def to_working_at(t: float, starts, ends, cum, per_week: float, period: float, hint: int, wk
+                  ) -> tuple[float, int, tuple[float, float, float, float]]:
+    """`to_working`, operation for operation, from the interval (`hint`) and the week (`wk`: weeks x period,
+    weeks x work a week and the band of `week_band`) used last: times move forward, so the answer is nearly
+    always that interval or the next, in the same week. Returns the time and the interval and week it used."""
+    wp, ww, lo, hi = week_band(t, period, per_week, wk[2], wk[3], wk[0], wk[1])
+    r = t - wp
+    i = interval_at(r, starts, hint, True)
+    within = 0.0
+    if i >= 0:
+        within = cum[i] + min(r - starts[i], ends[i] - starts[i])
+    return ww + within, i, (wp, ww, lo, hi)
+
+
+@njit(cache=True, inline="always")
+def to_calendar_at(w: float, starts, cum, per_week: float, period: float, hint: int, wk
+                   ) -> tuple[float, int, tuple[float, float, float, float]]:
+    """`to_calendar`, operation for operation, from the interval and the week of work used last (`wk`: weeks x
+    work a week, weeks x period, the band); returns the time and the interval and week it used."""
+    if w <= 0:
+        return 0.0, hint, wk
+    wk = week_band(w, per_week, period, wk[2], wk[3], wk[0], wk[1])
+    ww, wp, lo, hi = wk
+    rem = w - ww
+    if rem <= 0:  # (never inside a band: only where w / per_week is whole)
+        ww = (math.floor(w / per_week) - 1) * per_week
+        wp = (math.floor(w / per_week) - 1) * period
+        rem = per_week
+    i = interval_at(rem, cum, hint, False)
+    if i < 0:
+        i = 0
+    return wp + starts[i] + (rem - cum[i]), i, wk
+
+
+@njit(cache=True, inline="always")
+def station_working(t: float, j: int, ist, fst, starts, ends, cum, per_week: float, period: float) -> float:
+    """`to_working_at` with station j's interval and week kept in its rows (as plain stations keep them)."""
+    w, ist[j, HINT_W], wk = to_working_at(t, starts, ends, cum, per_week, period, ist[j, HINT_W],
+                                          (fst[j, WK_P], fst[j, WK_W], fst[j, WK_LO], fst[j, WK_HI]))
+    fst[j, WK_P], fst[j, WK_W], fst[j, WK_LO], fst[j, WK_HI] = wk
+    return w
+
+
+@njit(cache=True, inline="always")
+def station_calendar(w: float, j: int, ist, fst, starts, cum, per_week: float, period: float) -> float:
+    """`to_calendar_at` with station j's interval and week of work kept in its rows."""
+    t, ist[j, HINT_C], ck = to_calendar_at(w, starts, cum, per_week, period, ist[j, HINT_C],
+                                           (fst[j, CK_W], fst[j, CK_P], fst[j, CK_LO], fst[j, CK_HI]))
+    fst[j, CK_W], fst[j, CK_P], fst[j, CK_LO], fst[j, CK_HI] = ck
+    return t
+
+
+@njit(cache=True, inline="always")
 def line_calendar(cals: tuple[np.ndarray, ...], line: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, bool]:
     """A line's calendar out of the kernel's calendar arrays `cals` (starts, ends, cum, offsets, cum offsets,
@@ -503,9 +576,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                 if kit:
                     # waiting servers x the inputs short of their kit, since the last event of this station
                     if ist[j, IDLE_CNT] > 0:
-                        wt = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
+                        wt = t if always else station_working(t, j, ist, fst, c_starts, c_ends, c_cum, week, period)
                         wl = fst[j, LAST_EV]
-                        wl = wl if always else to_working(wl, c_starts, c_ends, c_cum, week, period)
+                        wl = wl if always else station_working(wl, j, ist, fst, c_starts, c_ends, c_cum, week, period)
                         span = _clip_add(wl, wt, w0, w_end) * ist[j, IDLE_CNT]
                         if span > 0.0:
                             if not present:
@@ -684,7 +757,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             ist[j, FREE_SEQ] += 1
                             if code >= 0 and code & 1:
                                 fsup.reorder(sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, code >> 1, t, n_s)
-                    sw = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
+                    sw = t if always else station_working(t, j, ist, fst, c_starts, c_ends, c_cum, week, period)
                     total = work
                     hit = False
                     if has_fail:
@@ -710,7 +783,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     if always:
                         c = t + (end_w - t)
                     else:
-                        d = to_calendar(end_w, c_starts, c_cum, week, period) - t
+                        d = station_calendar(end_w, j, ist, fst, c_starts, c_cum, week, period) - t
                         c = t + (d if d > 0.0 else 0.0)
                     srv_c[soff + s] = c
                     srv_cw[soff + s] = end_w
@@ -752,7 +825,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     fst[j, LAST_ADM] = t
                     fst[j, AREA] += _tail(t_end, t, warm)
                     if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
-                        released = t if always else to_working(t, c_starts, c_ends, c_cum, week, period)
+                        released = t if always else station_working(t, j, ist, fst, c_starts, c_ends, c_cum, week, period)
                         fst[j, BLOCKED] += _clip_add(srv_cw[soff + s], released, w0, w_end)
                     if out_kind == OUT_FEED:  # the part leaves its line into the assembly's stock
                         _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s],

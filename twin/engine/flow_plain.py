@@ -10,9 +10,10 @@ the dead branches taken out, so the results are the same to the bit (tests/test_
 networks and the real lines).
 
 Two things make it cheaper beyond that:
-- A calendar lookup starts from the interval the station used last: times move forward, so the answer is nearly
-  always that interval or the next. The interval found is the one `np.searchsorted` finds, so the working or
-  calendar time computed from it is the same number.
+- A calendar lookup starts from the interval and the week the station used last (`flow_kernel.to_working_at`,
+  which the general loop uses too): times move forward, so the answer is nearly always that interval or the
+  next, and no division is needed to find the week. The interval and the week found are those `np.searchsorted`
+  and the division find, so the working or calendar time computed from them is the same number.
 - Parts in process wait for their completion in a heap keyed by (completion, start number). Where completions
   come in start order (a deterministic cycle without failures: the 2,100-place furnace, curing ovens) the heap is
   kept as a sorted ring instead: a new part goes to the end and moves forward only past parts that finish after it
@@ -32,60 +33,6 @@ from twin.engine import flow_kernel as fk
 
 STALLED, PASSED, RETURNED = range(3)  # what a visit ended with: waits for a neighbour, past the horizon, to driver
 INF = math.inf
-
-
-@njit(cache=True, inline="always")
-def _interval(x: float, edges: np.ndarray, hint: int, right: bool) -> int:
-    """np.searchsorted(edges, x, side) - 1, trying `hint` first: the last interval with edges[i] <= x ("right")
-    or edges[i] < x ("left")."""
-    n = edges.shape[0]
-    if hint >= 0 and hint < n:
-        lo = edges[hint] <= x if right else edges[hint] < x
-        if lo:
-            if hint + 1 == n:
-                return hint
-            hi = x < edges[hint + 1] if right else x <= edges[hint + 1]
-            if hi:
-                return hint
-            if hint + 2 == n or (x < edges[hint + 2] if right else x <= edges[hint + 2]):
-                return hint + 1
-    if right:
-        return np.searchsorted(edges, x, side="right") - 1
-    return np.searchsorted(edges, x, side="left") - 1
-
-
-@njit(cache=True, inline="always")
-def _to_working(t: float, starts, ends, cum, per_week: float, period: float, hint: int, wk
-                ) -> tuple[float, int, tuple[float, float, float, float]]:
-    """twin.engine.flow_kernel.to_working, operation for operation, the interval it used and the week it lay in
-    (`wk`: as `flow_kernel.week_band` gives it, weeks x period, weeks x work a week first)."""
-    wp, ww, lo, hi = fk.week_band(t, period, per_week, wk[2], wk[3], wk[0], wk[1])
-    r = t - wp
-    i = _interval(r, starts, hint, True)
-    within = 0.0
-    if i >= 0:
-        within = cum[i] + min(r - starts[i], ends[i] - starts[i])
-    return ww + within, i, (wp, ww, lo, hi)
-
-
-@njit(cache=True, inline="always")
-def _to_calendar(w: float, starts, cum, per_week: float, period: float, hint: int, wk
-                 ) -> tuple[float, int, tuple[float, float, float, float]]:
-    """twin.engine.flow_kernel.to_calendar, operation for operation, the interval it used and the week of work
-    it lay in (`wk`: weeks x work a week, weeks x period, its band)."""
-    if w <= 0:
-        return 0.0, hint, wk
-    wk = fk.week_band(w, per_week, period, wk[2], wk[3], wk[0], wk[1])
-    ww, wp, lo, hi = wk
-    rem = w - ww
-    if rem <= 0:  # (never inside a band: only where w / per_week is whole)
-        ww = (math.floor(w / per_week) - 1) * per_week
-        wp = (math.floor(w / per_week) - 1) * period
-        rem = per_week
-    i = _interval(rem, cum, hint, False)
-    if i < 0:
-        i = 0
-    return wp + starts[i] + (rem - cum[i]), i, wk
 
 
 @njit(cache=True, inline="always")
@@ -411,7 +358,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                         if always:
                             sw = t
                         else:
-                            sw, hw, wk = _to_working(t, c_starts, c_ends, c_cum, week, period, hw, wk)
+                            sw, hw, wk = fk.to_working_at(t, c_starts, c_ends, c_cum, week, period, hw, wk)
                         total = work
                         hit = False
                         if has_fail:
@@ -437,7 +384,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                         if always:
                             c = t + (end_w - t)
                         else:
-                            cal, hc, ck = _to_calendar(end_w, c_starts, c_cum, week, period, hc, ck)
+                            cal, hc, ck = fk.to_calendar_at(end_w, c_starts, c_cum, week, period, hc, ck)
                             d = cal - t
                             c = t + (d if d > 0.0 else 0.0)
                         srv_c[soff + s] = c
@@ -481,7 +428,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                             if always:
                                 released = t
                             else:
-                                released, hw, wk = _to_working(t, c_starts, c_ends, c_cum, week, period, hw, wk)
+                                released, hw, wk = fk.to_working_at(t, c_starts, c_ends, c_cum, week, period, hw, wk)
                             blocked += fk._clip_add(srv_cw[soff + s], released, w0, w_end)
                         if feed:
                             fk._finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t,
