@@ -42,7 +42,7 @@ N_START, N_ADM, N_FREED, N_OPS, IDLE_HEAD, IDLE_CNT, BLK_HEAD, BLK_CNT, HEAP_N, 
 P_POS, P_LEN, F_POS, F_LEN, R_POS, R_LEN, S_POS, S_LEN = range(20, 28)
 N_ACTIVE, HAS_FAIL, HAS_SCRAP, OPEN, OUT_KIND, CONSUMER, N_IN, IN_OFF, ARR_MAIN, HAS_SCALES = range(28, 38)
 MIX_SRC, KIT, POOLED, DEFER, WOKEN, GO, N_SUP = range(38, 45)  # WOKEN, GO, N_SUP: twin.engine.flow_supply
-Q_HEAD, RING, HINT_W, HINT_C, PLAIN = range(45, 50)  # twin.engine.flow_plain
+Q_HEAD, RING, HINT_W, HINT_C, PLAIN = range(45, 50)  # twin.engine.flow_plain (HINT_W, HINT_C: every station)
 FREE_SEQ, E_LAST, FREED_SEEN, SEG_END, NI = range(50, 55)  # an assembly station's places freed so far; its last
 # start's position (e_key); a dock's line's places freed before its transport's last step; for the first plain
 # station of a line's run of them, the last of the run (-1 for the others)
@@ -54,9 +54,9 @@ LAST_EV, SB_MAIN, DEFER_T, E_T, AREA_OUT, WIP_PART = range(11, 17)  # E_T: the i
 # order, so that they do not depend on the order the stations are visited in: AREA the out-link's places taken
 # (by the station or the transport filling it), AREA_OUT those given back (by who takes from it), WIP_PART the
 # station's share of its line's work in process (released at the first, out at the last or scrapped)
-WK_LO, WK_HI, WK_P, WK_W, CK_LO, CK_HI, CK_W, CK_P, NF = range(17, 26)  # the calendar week a plain station's
-# last time mapped to working time lay in (`week_band`: its band, weeks x period, weeks x work a week), and the
-# same for the last working time mapped to calendar time (weeks of work a week)
+WK_LO, WK_HI, WK_P, WK_W, CK_LO, CK_HI, CK_W, CK_P, NF = range(17, 26)  # the calendar week a station's last
+# time mapped to working time lay in (`week_band`: its band, weeks x period, weeks x work a week; the interval is
+# HINT_W), and the same for the last working time mapped to calendar time (weeks of work a week; HINT_C)
 # integer state of a line: columns of `lint`
 RELEASED, FINISHED, FINISHED_WIN, SCRAPPED, TERMINAL, NLI = range(6)
 # float state of a line: columns of `lflt`
