@@ -76,8 +76,10 @@ class _Draws:
 
 
 class _PeriodLog:
-    """Where a kernel writes the active periods it closes: fixed-size chunks, a new one when one is full (no copy
-    of what is written), regrouped per station once at the end."""
+    """Where the single-server kernel writes the active periods it keeps when it prunes them (or finds them inside
+    its recursion, the tests' reference): fixed-size chunks, a new one when one is full (no copy of what is
+    written), regrouped per station once at the end. (The general kernel, and the single-server one recording
+    every period, write each station's periods to a log of its own: `_StationLogs`.)"""
 
     def __init__(self, record: bool, least: int = 0) -> None:
         self.size = max(1 << 16, least) if record else 1
@@ -99,94 +101,97 @@ class _PeriodLog:
         parts = [*self.chunks, (self.st[:written], self.a[:written], self.b[:written])]
         bounds = np.zeros(n + 1, dtype=np.int64)
         for st, _, _ in parts:
-            fk.count_periods(st, bounds)
+            fs.count_periods(st, bounds)
         bounds[1:] += has_open[:n].astype(np.int64)
         np.cumsum(bounds, out=bounds)
         a, b = np.empty(bounds[n]), np.empty(bounds[n])
         pos = bounds[:-1].copy()
         for st, pa, pb in parts:
-            fk.place_periods(st, pa, pb, pos, a, b)
+            fs.place_periods(st, pa, pb, pos, a, b)
         opened = np.flatnonzero(has_open[:n])
         a[pos[opened]], b[pos[opened]] = open_a[opened], open_b[opened]
         return [(a[bounds[j]:bounds[j + 1]], b[bounds[j]:bounds[j + 1]]) for j in range(n)]
 
 
 class _StationLogs:
-    """Each station's active periods, where the single-server kernel records them all (`_rebuild_all`): two regions
-    of one pool per station, its starts and its ends, so that they come out grouped, with nothing to regroup.
+    """Each station's active periods as the kernels record them (`flow_kernel.log_period`; the single-server
+    kernel's `_rebuild_all` when it records them all): two regions of one pool per station, its starts and its
+    ends, so that they come out grouped, with nothing to regroup.
 
     Every station starts with `FIRST` places in the pool's first pages; one that needs more moves once to a region
     of `RESERVE` places reserved for it (`flow_serial.make_room`); past that (or where no reservation could be
     made) the kernel returns and `grow` copies the logs into a larger pool. The reservation is address space only:
     a page is memory once written, so memory stays 16 bytes a period plus up to two pages (huge: 4 MiB) a
-    station. Where the system allows, the pool asks for transparent huge pages: millions of periods then take a few
-    dozen page faults instead of tens of thousands, which on this kind of machine cost more than writing the
-    periods; and no period past a station's first 1,024 is written twice (a log that doubled as it grew wrote each
-    period up to three times into fresh memory)."""
+    station. With `huge` (the single-server kernel: a line of few stations writing tens of millions of periods),
+    the pool asks for transparent huge pages where the system allows: millions of periods then take a few dozen
+    page faults instead of tens of thousands, which on this kind of machine cost more than writing the periods;
+    without (the general kernel: up to hundreds of stations, most with far fewer periods than a huge page holds),
+    small pages, so that memory stays near 16 bytes a period. No period past a station's first 1,024 is written
+    twice (a log that doubled as it grew wrote each period up to three times into fresh memory)."""
 
     FIRST = 1024
     RESERVE = 1 << 23
     HUGE = 2 << 20  # bytes: a transparent huge page
 
-    def __init__(self, n: int) -> None:
-        lg = self.lg = np.zeros((n, fs.NLG), dtype=np.int64)
+    def __init__(self, n: int, huge: bool = True) -> None:
+        self.huge = huge
+        lg = self.lg = np.zeros((n, fk.NLG), dtype=np.int64)
         first = -(-2 * n * self.FIRST // (self.HUGE // 8)) * (self.HUGE // 8)
-        lg[:, fs.LG_AT] = 2 * self.FIRST * np.arange(n)
-        lg[:, fs.LG_CAP] = self.FIRST
+        lg[:, fk.LG_AT] = 2 * self.FIRST * np.arange(n)
+        lg[:, fk.LG_CAP] = self.FIRST
         self.pool, reserve = self._reserve(first, n) if n else (np.empty(1), 0)
-        lg[:, fs.LG_NEXT_AT] = first + 2 * reserve * np.arange(n)
-        lg[:, fs.LG_NEXT_CAP] = reserve
+        lg[:, fk.LG_NEXT_AT] = first + 2 * reserve * np.arange(n)
+        lg[:, fk.LG_NEXT_CAP] = reserve
 
-    @classmethod
-    def _reserve(cls, first: int, n: int) -> tuple[np.ndarray, int]:
+    def _reserve(self, first: int, n: int) -> tuple[np.ndarray, int]:
         """A pool of `first` places and 2 n reserved regions, as large as the system grants (none: `first` only)."""
-        reserve = cls.RESERVE
-        while reserve >= cls.FIRST:
+        reserve = self.RESERVE
+        while reserve >= self.FIRST:
             count = first + 2 * n * reserve
             try:
-                return cls._mapped(count), reserve
+                return self._mapped(count), reserve
             except (OSError, ValueError, OverflowError, MemoryError):
                 reserve //= 8
-        return cls._mapped(first), 0
+        return self._mapped(first), 0
 
-    @classmethod
-    def _mapped(cls, count: int) -> np.ndarray:
+    def _mapped(self, count: int) -> np.ndarray:
         """`count` float64 places of fresh anonymous memory, 2-MiB aligned, untouched (so not yet memory), huge
-        pages asked for where Linux has them; no swap is reserved for address space that may never be written."""
+        pages asked for (`huge`) where Linux has them; no swap is reserved for address space that may never be
+        written."""
         if not hasattr(mmap, "MAP_PRIVATE"):  # (Windows: no private anonymous maps; plain memory, same layout)
             return np.empty(count)
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_MAP_NORESERVE if sys.platform == "linux" else 0)
-        region = mmap.mmap(-1, count * 8 + cls.HUGE, flags=flags)
-        if hasattr(mmap, "MADV_HUGEPAGE"):
+        region = mmap.mmap(-1, count * 8 + self.HUGE, flags=flags)
+        if self.huge and hasattr(mmap, "MADV_HUGEPAGE"):
             try:
                 region.madvise(mmap.MADV_HUGEPAGE)
             except OSError:  # (a kernel built without huge pages: small pages, as anywhere else)
                 pass
         at = np.frombuffer(region, dtype=np.uint8, count=1).ctypes.data
-        return np.frombuffer(region, dtype=np.float64, count=count, offset=-at % cls.HUGE)
+        return np.frombuffer(region, dtype=np.float64, count=count, offset=-at % self.HUGE)
 
     def grow(self, more: int) -> None:
         """A new pool where each station has room for `more` entries (at least 4 x its room now if it had none),
         with what is written copied; no region left to move to."""
         lg = self.lg
-        n = lg[:, fs.LG_N]
-        cap = np.where(n + more > lg[:, fs.LG_CAP], 4 * np.maximum(lg[:, fs.LG_CAP], n + more), lg[:, fs.LG_CAP])
+        n = lg[:, fk.LG_N]
+        cap = np.where(n + more > lg[:, fk.LG_CAP], 4 * np.maximum(lg[:, fk.LG_CAP], n + more), lg[:, fk.LG_CAP])
         pool = self._mapped(2 * int(cap.sum()))
         at = 0
         for j in range(len(lg)):
-            src, old = int(lg[j, fs.LG_AT]), int(lg[j, fs.LG_CAP])
-            lg[j, fs.LG_AT] = at
+            src, old = int(lg[j, fk.LG_AT]), int(lg[j, fk.LG_CAP])
+            lg[j, fk.LG_AT] = at
             for half in range(2):  # the starts, then the ends (+ 1: the open period's start lies there)
                 pool[at:at + n[j] + 1] = self.pool[src + half * old:src + half * old + n[j] + 1]
                 at += int(cap[j])
-        lg[:, fs.LG_CAP] = cap
-        lg[:, fs.LG_NEXT_CAP] = 0
+        lg[:, fk.LG_CAP] = cap
+        lg[:, fk.LG_NEXT_CAP] = 0
         self.pool = pool
 
     def by_station(self, has_open: np.ndarray, open_a: np.ndarray, open_b: np.ndarray
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
         out = []
-        for j, (at, cap, n) in enumerate(self.lg[:, [fs.LG_AT, fs.LG_CAP, fs.LG_N]].tolist()):
+        for j, (at, cap, n) in enumerate(self.lg[:, [fk.LG_AT, fk.LG_CAP, fk.LG_N]].tolist()):
             a, b = self.pool[at:at + n + 1], self.pool[at + cap:at + cap + n + 1]
             if has_open[j]:  # (the kernel leaves room for it)
                 a[n], b[n] = open_a[j], open_b[j]
@@ -500,8 +505,7 @@ class FlowSimulation:
             cal_off=np.array(offs, dtype=np.int64), cal_coff=np.array(coffs, dtype=np.int64),
             cal_n=np.array(counts, dtype=np.int64), cal_week=np.array(weeks),
             cal_period=np.array(periods), cal_on=np.array(on, dtype=np.int64),
-            per_st=np.zeros(1024 if cfg.active_periods else 1, dtype=np.int32),
-            per_a=np.zeros(1024 if cfg.active_periods else 1), per_b=np.zeros(1024 if cfg.active_periods else 1),
+            log_pool=np.zeros(1), log_lg=np.zeros((0, fk.NLG), dtype=np.int64),  # (`_go` gives the logs)
             ex_line=np.zeros(1, dtype=np.int64), ex_t=np.zeros(1),
             daily=np.zeros((len(spec.lines), self._days(t_end)), dtype=np.int64),
             d_lead=self.tdraws[fk.TRAVEL].values, d_back=self.tdraws[fk.BACK].values, **transports,
@@ -613,9 +617,9 @@ class FlowSimulation:
         record = record and self.config.active_periods
         if not record:
             a["ctl"][fk.RECORD] = 0.0
-        log = _PeriodLog(record)
-        a["per_st"], a["per_a"], a["per_b"] = log.st, log.a, log.b
-        self.period_log = log
+        n_st = len(a["ist"]) - int(a["ctl"][fk.N_EXTRA])
+        logs = self.station_logs = _StationLogs(n_st if record else 0, huge=False)
+        a["log_pool"], a["log_lg"] = logs.pool, logs.lg
         if exits:
             a["ex_line"] = np.zeros(4096, dtype=np.int64)
             a["ex_t"] = np.zeros(4096)
@@ -656,9 +660,8 @@ class FlowSimulation:
                 ist[j, lc] = self.draws[purpose].refill(j, int(ist[j, pc]), int(ist[j, lc]))
                 ist[j, pc] = 0
             elif code == fk.GROW_PERIODS:
-                log.full(int(ret[fk.R_NPER]))
-                ret[fk.R_NPER] = 0
-                a["per_st"], a["per_a"], a["per_b"] = log.st, log.a, log.b
+                logs.grow(2)
+                a["log_pool"] = logs.pool
             elif code == fk.GROW_EXITS:
                 for key in ("ex_line", "ex_t"):
                     a[key] = np.concatenate((a[key], np.zeros_like(a[key])))
@@ -827,8 +830,7 @@ class FlowSimulation:
         periods = None
         if self.config.active_periods:
             open_end = np.where(ist[:n, fk.N_ACTIVE] == ist[:n, fk.M], fst[:n, fk.WE], fst[:n, fk.PENDING_END])
-            periods = self.period_log.by_station(int(a["ret"][fk.R_NPER]), n, ist[:n, fk.OPEN] > 0,
-                                                 fst[:n, fk.OPEN_START], open_end)
+            periods = self.station_logs.by_station(ist[:n, fk.OPEN] > 0, fst[:n, fk.OPEN_START], open_end)
         exits = a["ctl"][fk.EXITS] > 0
         k = int(a["ret"][fk.R_NEXIT])
         area = fst[:, fk.AREA] + fst[:, fk.AREA_OUT]  # places taken, less those given back (flow_kernel's NF)

@@ -65,6 +65,10 @@ LEAD_SUM, STOP_T, NLF = range(3)
 T_END, WARM, INCLUSIVE, STOP_N, RECORD, EXITS, MIX_MODE, N_EXTRA, NCTL = range(9)
 R_CODE, R_STATION, R_PURPOSE, R_NPER, R_NEXIT, R_MIX_POS, R_MIX_LEN, R_MIX_PAT, R_LOST_DAYS, NRET = range(10)
 DONE_ALL, REFILL, GROW_PERIODS, GROW_EXITS, STUCK = range(5)
+# Each station's active periods in a log of its own, a block of one pool (`twin.engine.flow._StationLogs`): its
+# starts, then its ends; `lg` columns: where the block starts, the room in each half (the ends start at LG_AT +
+# LG_CAP), entries written; the same two of the block reserved for it (room 0: none)
+LG_AT, LG_CAP, LG_N, LG_NEXT_AT, LG_NEXT_CAP, NLG = range(6)
 PROC, FAIL, REPAIR, SCRAP, MIX, TRAVEL, BACK = range(7)
 
 
@@ -198,6 +202,37 @@ def station_calendar(w: float, j: int, ist, fst, starts, cum, per_week: float, p
                                            (fst[j, CK_W], fst[j, CK_P], fst[j, CK_LO], fst[j, CK_HI]))
     fst[j, CK_W], fst[j, CK_P], fst[j, CK_LO], fst[j, CK_HI] = ck
     return t
+
+
+@njit(cache=True, inline="always")
+def log_room(pool, lg, q: int, more: int) -> bool:
+    """Room for `more` entries in station q's log: in its block, or in the block reserved for it, where it then
+    moves once (what is written, and the place after it, copied). False if neither has it: the driver grows the
+    pool."""
+    n = lg[q, LG_N]
+    if n + more <= lg[q, LG_CAP]:
+        return True
+    if n + more > lg[q, LG_NEXT_CAP]:
+        return False
+    src, cap = lg[q, LG_AT], lg[q, LG_CAP]
+    dest, room = lg[q, LG_NEXT_AT], lg[q, LG_NEXT_CAP]
+    for half in range(2):  # the starts, then the ends
+        for x in range(n + 1):  # (+ 1: where an open period's start may lie)
+            pool[dest + half * room + x] = pool[src + half * cap + x]
+    lg[q, LG_AT] = dest
+    lg[q, LG_CAP] = room
+    lg[q, LG_NEXT_CAP] = 0
+    return True
+
+
+@njit(cache=True, inline="always")
+def log_period(pool, lg, q: int, a: float, b: float) -> None:
+    """Append the period (a, b) to station q's log (room for it and one more made by `log_room` before)."""
+    n = lg[q, LG_N]
+    at = lg[q, LG_AT]
+    pool[at + n] = a
+    pool[at + lg[q, LG_CAP] + n] = b
+    lg[q, LG_N] = n + 1
 
 
 @njit(cache=True, inline="always")
@@ -364,7 +399,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                in_prod, in_arr, in_qty, in_sb, scales, n_var,
                d_proc, d_ttf, d_ttr, d_scr, mix_u, mix_cum, mix_pat,
                cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on,
-               per_st, per_a, per_b, ex_line, ex_t, daily,
+               log_pool, log_lg, ex_line, ex_t, daily,
                tst, tft, tv_state, tv_key, tv_seq, tv_left, tv_since, d_lead, d_back, tr_prod, ring_pos, ring_key,
                tv_pkey, e_key, in_sup, sup_i, sup_f, sp_t, sp_seq, d_slead, d_sfail, d_srep, dirty) -> None:
     """Sweep the stations (and transports) until all have passed the horizon, or until the driver must refill
@@ -386,7 +421,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
     lean_servers = (srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv)
     lean_links = (ar_t, ar_rel, ar_var, fr_t)
     lean_draws = (d_proc, d_ttf, d_ttr, d_scr)
-    lean_out = (per_st, per_a, per_b, ex_line, ex_t, daily)
+    lean_out = (log_pool, log_lg, ex_line, ex_t, daily)
     cals = (cal_starts, cal_ends, cal_cum, cal_off, cal_coff, cal_n, cal_week, cal_period, cal_on)
     while True:
         progress = False
@@ -719,8 +754,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                             ret[R_STATION] = j
                             ret[R_PURPOSE] = need
                             return
-                    if record and ret[R_NPER] >= per_a.shape[0]:
+                    if record and not log_room(log_pool, log_lg, j, 2):  # (a period, and an open one at the end)
                         ret[R_CODE] = GROW_PERIODS
+                        ret[R_STATION] = j
                         return
                     if ist[j, N_SUP] > 0:
                         fsup.took_head(ist, j)
@@ -798,11 +834,7 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                         ist[j, N_ACTIVE] = na
                         if na == m and sw - fst[j, PENDING_END] > 1e-9 * (sw if sw > 1.0 else 1.0):
                             if ist[j, OPEN]:
-                                k = ret[R_NPER]
-                                per_st[k] = j
-                                per_a[k] = fst[j, OPEN_START]
-                                per_b[k] = fst[j, PENDING_END]
-                                ret[R_NPER] = k + 1
+                                log_period(log_pool, log_lg, j, fst[j, OPEN_START], fst[j, PENDING_END])
                             fst[j, OPEN_START] = sw
                             ist[j, OPEN] = 1
                 # (an arrival on a short input, tr == t, changes nothing but what the next interval accounts)
@@ -825,7 +857,9 @@ def run_kernel(ist, fst, lint, lflt, ctl, ret,  # noqa: C901 — one loop, kept 
                     fst[j, LAST_ADM] = t
                     fst[j, AREA] += _tail(t_end, t, warm)
                     if t != srv_c[soff + s]:  # it waited for room: blocked since it finished
-                        released = t if always else station_working(t, j, ist, fst, c_starts, c_ends, c_cum, week, period)
+                        released = t
+                        if not always:
+                            released = station_working(t, j, ist, fst, c_starts, c_ends, c_cum, week, period)
                         fst[j, BLOCKED] += _clip_add(srv_cw[soff + s], released, w0, w_end)
                     if out_kind == OUT_FEED:  # the part leaves its line into the assembly's stock
                         _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits, stop_n, warm, line, t, srv_rel[soff + s],
@@ -974,21 +1008,3 @@ def _finish(lint, lflt, ctl, ret, ex_line, ex_t, exits: bool, stop_n: int, warm:
         if t < ctl[T_END] or ctl[INCLUSIVE] == 0:
             ctl[T_END] = t
             ctl[INCLUSIVE] = 1.0
-
-
-@njit(cache=True, nogil=True)
-def count_periods(per_st, counts) -> None:
-    """Add the periods of one chunk of the log to each station's count (`counts[j + 1]`)."""
-    for k in range(per_st.shape[0]):
-        counts[per_st[k] + 1] += 1
-
-
-@njit(cache=True, nogil=True)
-def place_periods(per_st, per_a, per_b, pos, out_a, out_b) -> None:
-    """Put the periods of one chunk of the log at their stations' next places (`pos`, moved on): with the chunks
-    taken in the order they were written, each station's periods stay in the order they closed."""
-    for k in range(per_st.shape[0]):
-        j = per_st[k]
-        out_a[pos[j]] = per_a[k]
-        out_b[pos[j]] = per_b[k]
-        pos[j] += 1

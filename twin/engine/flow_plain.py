@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from twin.engine import flow_kernel as fk
@@ -74,7 +73,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
     srv_c, srv_cw, srv_rel, srv_var, srv_ttf, srv_seq, heap, idle_srv, idle_t, blk_srv = servers
     ar_t, ar_rel, ar_var, fr_t = links
     d_proc, d_ttf, d_ttr, d_scr = draws
-    per_st, per_a, per_b, ex_line, ex_t, daily = out
+    log_pool, log_lg, ex_line, ex_t, daily = out
     n_st = ist.shape[0] - int(ctl[fk.N_EXTRA])
     n_proc = d_proc.shape[0] // n_st
     n_ttf = d_ttf.shape[0] // n_st
@@ -337,8 +336,9 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                                 ret[fk.R_PURPOSE] = need
                                 code = RETURNED
                                 break
-                        if record and ret[fk.R_NPER] >= per_a.shape[0]:
+                        if record and not fk.log_room(log_pool, log_lg, j, 2):
                             ret[fk.R_CODE] = fk.GROW_PERIODS
+                            ret[fk.R_STATION] = j
                             code = RETURNED
                             break
                         idle_head = _wrap(idle_head + 1, m)
@@ -401,11 +401,7 @@ def visit_runs(dirty, ist, fst, lint, lflt, ctl, ret, servers, links, draws, cal
                             n_active += 1
                             if n_active == m and sw - pending_end > 1e-9 * (sw if sw > 1.0 else 1.0):
                                 if is_open:
-                                    k = ret[fk.R_NPER]
-                                    per_st[k] = j
-                                    per_a[k] = open_start
-                                    per_b[k] = pending_end
-                                    ret[fk.R_NPER] = k + 1
+                                    fk.log_period(log_pool, log_lg, j, open_start, pending_end)
                                 open_start = sw
                                 is_open = 1
                     if do_admit:

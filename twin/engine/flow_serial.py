@@ -11,9 +11,9 @@ import math
 import numpy as np
 from numba import njit
 
-from twin.engine.flow_kernel import (
-    DONE_ALL, EXITS, GROW_EXITS, GROW_PERIODS, INCLUSIVE, R_CODE, R_NEXIT, R_NPER, R_STATION, RECORD, REFILL,
-    STOP_N, T_END, WARM, account_hit_part, to_calendar, to_working,
+from twin.engine.flow_kernel import (  # every period recorded (ALL): each station's log as the general kernel's
+    DONE_ALL, EXITS, GROW_EXITS, GROW_PERIODS, INCLUSIVE, LG_AT, LG_CAP, LG_N, R_CODE, R_NEXIT, R_NPER,
+    R_STATION, RECORD, REFILL, STOP_N, T_END, WARM, account_hit_part, log_room, to_calendar, to_working,
 )
 
 # per-station state: columns of `sst` (int) and `sf` (float); per line: `lst`, `lsf`
@@ -36,10 +36,6 @@ RING_DEPTH = 2 * SETTLE_EVERY  # recording: each station's ring holds its depart
 # (`_rebuild` + `_settle`); INLINE every period, found inside the recursion (the reference the tests check against)
 ALL, PRUNE, INLINE = 1.0, 2.0, 3.0
 EXHAUSTED, PARTS_DONE, GROW_LOG = 5, 6, 7
-# every period recorded (ALL): each station's log is a block of one pool, its starts then its ends, `lg` its columns:
-# where the block starts, the room in each half (the ends start at LG_AT + LG_CAP), entries written; the same two of
-# the block reserved for it (room 0: none)
-LG_AT, LG_CAP, LG_N, LG_NEXT_AT, LG_NEXT_CAP, NLG = range(6)
 INF = math.inf
 
 
@@ -282,23 +278,11 @@ def _rebuild_all(ring, r_off, r_mask, d_proc, width, base, i_s, i_e, t_end, incl
 
 @njit(cache=True, nogil=True)
 def make_room(pool, lg, more) -> bool:
-    """Give every station's log room for `more` entries: one that lacks it moves to the block reserved for it
-    (`twin.engine.flow._StationLogs`). False if one has no reservation large enough (the caller grows the pool;
-    moves done stay done)."""
+    """Give every station's log room for `more` entries (`flow_kernel.log_room`). False if one has no room left
+    (the caller grows the pool; moves done stay done)."""
     for q in range(lg.shape[0]):
-        n = lg[q, LG_N]
-        if n + more <= lg[q, LG_CAP]:
-            continue
-        if n + more > lg[q, LG_NEXT_CAP]:
+        if not log_room(pool, lg, q, more):
             return False
-        src, cap = lg[q, LG_AT], lg[q, LG_CAP]
-        dest, room = lg[q, LG_NEXT_AT], lg[q, LG_NEXT_CAP]
-        for half in range(2):  # the starts, then the ends
-            for x in range(n + 1):  # (+ 1: the open period's start lies there)
-                pool[dest + half * room + x] = pool[src + half * cap + x]
-        lg[q, LG_AT] = dest
-        lg[q, LG_CAP] = room
-        lg[q, LG_NEXT_CAP] = 0
     return True
 
 
@@ -706,3 +690,19 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
     ret[R_CODE] = PARTS_DONE
 
 
+@njit(cache=True, nogil=True)
+def count_periods(per_st, counts) -> None:
+    """Add the periods of one chunk of the log to each station's count (`counts[j + 1]`)."""
+    for k in range(per_st.shape[0]):
+        counts[per_st[k] + 1] += 1
+
+
+@njit(cache=True, nogil=True)
+def place_periods(per_st, per_a, per_b, pos, out_a, out_b) -> None:
+    """Put the periods of one chunk of the log at their stations' next places (`pos`, moved on): with the chunks
+    taken in the order they were written, each station's periods stay in the order they closed."""
+    for k in range(per_st.shape[0]):
+        j = per_st[k]
+        out_a[pos[j]] = per_a[k]
+        out_b[pos[j]] = per_b[k]
+        pos[j] += 1
