@@ -10,8 +10,11 @@ With --scenario NAME --hours H it runs a scenario file instead (a real line, or 
 hours, no warm-up, and analyses on the main calendar's working clock, as `twin bottleneck` does.
 With --fresh each round is a new process (after a short compile-and-load run): one plain run and one recording,
 as a user's run is, without the memory earlier rounds freed; the recording's ratio only.
+With --extra each round is a plain run and a recording in one process, in alternating order, each result dropped
+inside its own timing (so that freeing one run's memory is not timed in the next): the median extra time of the
+recording, its ratio, and its page faults and system time; no analysis.
 Run: python benchmarks/bench_bottleneck.py [--engine des|flow] [--parts 10000] [--repeat 3] [--all-periods]
-     [--scenario jinhua --hours 2000] [--fresh]
+     [--scenario jinhua --hours 2000] [--fresh | --extra]
 """
 
 from __future__ import annotations
@@ -46,10 +49,14 @@ def main() -> None:
     ap.add_argument("--scenario", help="a scenario file or built-in line instead of the exponential line")
     ap.add_argument("--hours", type=float, default=2000.0, help="with --scenario: the simulated hours")
     ap.add_argument("--fresh", action="store_true", help="each round in a new process, recording's ratio only")
+    ap.add_argument("--extra", action="store_true", help="the recording's extra time, each result dropped in it")
     ap.add_argument("--one-round", type=int, help=argparse.SUPPRESS)  # (--fresh: the round a child process runs)
     args = ap.parse_args()
     if args.fresh:
         fresh(args)
+        return
+    if args.extra:
+        extra(args)
         return
     sc = twin.load(args.scenario) if args.scenario else line(args.stations)
     to_working = Calendar.from_spec(sc.spec.calendar).to_working
@@ -107,6 +114,44 @@ def main() -> None:
     print(f"\nactive periods kept: {periods:,} ({periods / ops:.3f} per station-operation; "
           f"the full trace keeps ~2 segments per station-operation); left out as never the momentary bottleneck "
           f"(counted in the mean only): {left_out:,}")
+
+
+def extra(args: argparse.Namespace) -> None:
+    """Rounds of a plain run and a recording, order alternated, each result dropped before its clock stops."""
+    import resource  # (Unix only, as this option)
+
+    sc = twin.load(args.scenario) if args.scenario else line(args.stations)
+    engine = simulate_flow if args.engine == "flow" else simulate
+    prune = not args.all_periods
+
+    def config(record: bool) -> twin.RunConfig:
+        if args.scenario:
+            return twin.RunConfig(horizon_s=args.hours * 3600.0, seed=sc.seed, active_periods=record,
+                                  prune_periods=prune and can_prune(sc))
+        return twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record,
+                              prune_periods=prune)
+
+    engine(sc, twin.RunConfig(horizon_s=1e12, stop_after_parts=100, active_periods=True))  # compile / warm up
+    extra_s, ratios, faults, system_s = [], [], [], []
+    for round_no in range(args.repeat):
+        took = {}
+        for record in (False, True) if round_no % 2 == 0 else (True, False):
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.process_time()
+            engine(sc, config(record))  # (the result is dropped here, inside the timing)
+            took[record] = time.process_time() - t0
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            if record:
+                faults.append(after.ru_minflt - before.ru_minflt)
+                system_s.append(after.ru_stime - before.ru_stime)
+        extra_s.append(took[True] - took[False])
+        ratios.append(took[True] / took[False])
+    what = (f"{args.scenario}, {args.hours:g} h" if args.scenario
+            else f"{args.stations}-station exponential line, {args.parts:,} parts")
+    print(f"## Active-period detection, {args.engine} engine, {what}: {args.repeat} rounds in one process\n")
+    print(f"recording's extra time: median **{statistics.median(extra_s) * 1e3:.1f} ms**, ratio to the plain run "
+          f"median **{statistics.median(ratios):.3f}** (range {min(ratios):.3f}-{max(ratios):.3f}); a recording's "
+          f"page faults {statistics.median(faults):,.0f}, system time {statistics.median(system_s) * 1e3:.1f} ms")
 
 
 def fresh(args: argparse.Namespace) -> None:
