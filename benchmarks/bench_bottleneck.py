@@ -39,6 +39,15 @@ def line(stations: int) -> twin.Scenario:
         {"name": f"S{i:02d}", "cycle_s": 10.0, "dist": "exp", "buffer": 2} for i in range(stations)]}]})
 
 
+def run_config(args: argparse.Namespace, sc: twin.Scenario, record: bool) -> twin.RunConfig:
+    """A round's run: the scenario over --hours (pruned where it can be), or the line to --parts."""
+    prune = not args.all_periods
+    if args.scenario:
+        return twin.RunConfig(horizon_s=args.hours * 3600.0, seed=sc.seed, active_periods=record,
+                              prune_periods=prune and can_prune(sc))
+    return twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record, prune_periods=prune)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stations", type=int, default=20)
@@ -70,14 +79,8 @@ def main() -> None:
     for round_no in rounds:
         # alternate the order, and compare each round's pair: the machine's speed drifts between rounds
         for record in (False, True) if round_no % 2 == 0 else (True, False):
-            if args.scenario:
-                cfg = twin.RunConfig(horizon_s=args.hours * 3600.0, seed=sc.seed, active_periods=record,
-                                     prune_periods=prune and can_prune(sc))
-            else:
-                cfg = twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record,
-                                     prune_periods=prune)
             t0 = time.process_time()
-            res = engine(sc, cfg)
+            res = engine(sc, run_config(args, sc, record))
             dt = time.process_time() - t0
             ops = res.station_operations
             if not record:
@@ -122,15 +125,6 @@ def extra(args: argparse.Namespace) -> None:
 
     sc = twin.load(args.scenario) if args.scenario else line(args.stations)
     engine = simulate_flow if args.engine == "flow" else simulate
-    prune = not args.all_periods
-
-    def config(record: bool) -> twin.RunConfig:
-        if args.scenario:
-            return twin.RunConfig(horizon_s=args.hours * 3600.0, seed=sc.seed, active_periods=record,
-                                  prune_periods=prune and can_prune(sc))
-        return twin.RunConfig(horizon_s=1e12, stop_after_parts=args.parts, active_periods=record,
-                              prune_periods=prune)
-
     engine(sc, twin.RunConfig(horizon_s=1e12, stop_after_parts=100, active_periods=True))  # compile / warm up
     extra_s, ratios, faults, system_s = [], [], [], []
     for round_no in range(args.repeat):
@@ -138,7 +132,7 @@ def extra(args: argparse.Namespace) -> None:
         for record in (False, True) if round_no % 2 == 0 else (True, False):
             before = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.process_time()
-            engine(sc, config(record))  # (the result is dropped here, inside the timing)
+            engine(sc, run_config(args, sc, record))  # (the result is dropped here, inside the timing)
             took[record] = time.process_time() - t0
             after = resource.getrusage(resource.RUSAGE_SELF)
             if record:

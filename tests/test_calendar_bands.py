@@ -28,7 +28,7 @@ ENDS = np.array([b for _, b in CAL.intervals])
 CUM = np.array(CAL._cum)
 PERIOD = CAL.period_s
 PER_WEEK = CAL.work_per_period_s
-NO_BAND = (0.0, 0.0, math.inf, -math.inf)
+NO_BAND = fk.NO_WEEK
 
 
 def near(base: float, ulps: int) -> float:

@@ -119,7 +119,7 @@ class _StationLogs:
     ends, so that they come out grouped, with nothing to regroup.
 
     Every station starts with `FIRST` places in the pool's first pages; one that needs more moves once to a region
-    of `RESERVE` places reserved for it (`flow_serial.make_room`); past that (or where no reservation could be
+    of `RESERVE` places reserved for it (`flow_kernel.log_room`); past that (or where no reservation could be
     made) the kernel returns and `grow` copies the logs into a larger pool. The reservation is address space only:
     a page is memory once written, so memory stays 16 bytes a period plus up to two pages (huge: 4 MiB) a
     station. With `huge` (the single-server kernel: a line of few stations writing tens of millions of periods),

@@ -69,36 +69,22 @@ DONE_ALL, REFILL, GROW_PERIODS, GROW_EXITS, STUCK = range(5)
 # starts, then its ends; `lg` columns: where the block starts, the room in each half (the ends start at LG_AT +
 # LG_CAP), entries written; the same two of the block reserved for it (room 0: none)
 LG_AT, LG_CAP, LG_N, LG_NEXT_AT, LG_NEXT_CAP, NLG = range(6)
+NO_WEEK = (0.0, 0.0, math.inf, -math.inf)  # no calendar week known (`week_band`): an empty band
 PROC, FAIL, REPAIR, SCRAP, MIX, TRAVEL, BACK = range(7)
 
 
 @njit(cache=True, _nrt=False)
 def to_working(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, per_week: float,
                period: float) -> float:
-    """twin.calendar.Calendar.to_working, operation for operation (`per_week`: working seconds a period)."""
-    weeks = math.floor(t / period)
-    r = t - weeks * period
-    i = np.searchsorted(starts, r, side="right") - 1
-    within = 0.0
-    if i >= 0:
-        within = cum[i] + min(r - starts[i], ends[i] - starts[i])
-    return weeks * per_week + within
+    """twin.calendar.Calendar.to_working, operation for operation (`per_week`: working seconds a period): the
+    lookup of `to_working_at` with no interval or week known."""
+    return to_working_at(t, starts, ends, cum, per_week, period, -1, NO_WEEK)[0]
 
 
 @njit(cache=True, _nrt=False)
 def to_calendar(w: float, starts: np.ndarray, cum: np.ndarray, per_week: float, period: float) -> float:
-    """twin.calendar.Calendar.to_calendar, operation for operation."""
-    if w <= 0:
-        return 0.0
-    weeks = math.floor(w / per_week)
-    rem = w - weeks * per_week
-    if rem <= 0:
-        weeks -= 1
-        rem = per_week
-    i = np.searchsorted(cum, rem, side="left") - 1
-    if i < 0:
-        i = 0
-    return weeks * period + starts[i] + (rem - cum[i])
+    """twin.calendar.Calendar.to_calendar, operation for operation: `to_calendar_at` with nothing known."""
+    return to_calendar_at(w, starts, cum, per_week, period, -1, NO_WEEK)[0]
 
 
 @njit(cache=True, inline="always")
@@ -154,9 +140,10 @@ def interval_at(x: float, edges: np.ndarray, hint: int, right: bool) -> int:
 @njit(cache=True, inline="always")
 def to_working_at(t: float, starts, ends, cum, per_week: float, period: float, hint: int, wk
                   ) -> tuple[float, int, tuple[float, float, float, float]]:
-    """`to_working`, operation for operation, from the interval (`hint`) and the week (`wk`: weeks x period,
-    weeks x work a week and the band of `week_band`) used last: times move forward, so the answer is nearly
-    always that interval or the next, in the same week. Returns the time and the interval and week it used."""
+    """twin.calendar.Calendar.to_working, operation for operation, from the interval (`hint`) and the week (`wk`:
+    weeks x period, weeks x work a week and the band of `week_band`; `NO_WEEK` if none) used last: times move
+    forward, so the answer is nearly always that interval or the next, in the same week. Returns the time and the
+    interval and week it used."""
     wp, ww, lo, hi = week_band(t, period, per_week, wk[2], wk[3], wk[0], wk[1])
     r = t - wp
     i = interval_at(r, starts, hint, True)
@@ -169,16 +156,17 @@ def to_working_at(t: float, starts, ends, cum, per_week: float, period: float, h
 @njit(cache=True, inline="always")
 def to_calendar_at(w: float, starts, cum, per_week: float, period: float, hint: int, wk
                    ) -> tuple[float, int, tuple[float, float, float, float]]:
-    """`to_calendar`, operation for operation, from the interval and the week of work used last (`wk`: weeks x
-    work a week, weeks x period, the band); returns the time and the interval and week it used."""
+    """twin.calendar.Calendar.to_calendar, operation for operation, from the interval and the week of work used
+    last (`wk`: weeks x work a week, weeks x period, the band); returns the time and the interval and week it
+    used."""
     if w <= 0:
         return 0.0, hint, wk
     wk = week_band(w, per_week, period, wk[2], wk[3], wk[0], wk[1])
     ww, wp, lo, hi = wk
     rem = w - ww
-    if rem <= 0:  # (never inside a band: only where w / per_week is whole)
-        ww = (math.floor(w / per_week) - 1) * per_week
-        wp = (math.floor(w / per_week) - 1) * period
+    if rem <= 0:  # at a week's last working instant, its end (never inside a band: w / per_week is whole)
+        weeks = math.floor(w / per_week) - 1
+        wp = weeks * period
         rem = per_week
     i = interval_at(rem, cum, hint, False)
     if i < 0:

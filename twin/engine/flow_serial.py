@@ -13,7 +13,7 @@ from numba import njit
 
 from twin.engine.flow_kernel import (  # every period recorded (ALL): each station's log as the general kernel's
     DONE_ALL, EXITS, GROW_EXITS, GROW_PERIODS, INCLUSIVE, LG_AT, LG_CAP, LG_N, R_CODE, R_NEXIT, R_NPER,
-    R_STATION, RECORD, REFILL, STOP_N, T_END, WARM, account_hit_part, log_room, to_calendar, to_working,
+    R_STATION, RECORD, REFILL, STOP_N, T_END, WARM, account_hit_part, day_of, log_room, to_calendar, to_working,
 )
 
 # per-station state: columns of `sst` (int) and `sf` (float); per line: `lst`, `lsf`
@@ -420,7 +420,7 @@ def _serial_simple(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, c_s
                 leave = c
                 if completed:
                     lst[L_FINISHED] += 1
-                    day = L_DAY0 + int(c // 86_400.0)
+                    day = L_DAY0 + day_of(c)
                     if day < lst.shape[0]:
                         lst[day] += 1
                     else:
@@ -650,7 +650,7 @@ def run_serial(sst, sf, lst, lsf, ctl, ret, ring, d_proc, base, n_parts, d_ttf, 
                 leave = c
                 if completed:
                     lst[L_FINISHED] += 1
-                    day = L_DAY0 + int(c // 86_400.0)
+                    day = L_DAY0 + day_of(c)
                     if day < lst.shape[0]:
                         lst[day] += 1
                     else:
