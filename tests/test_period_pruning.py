@@ -19,7 +19,8 @@ import twin
 from tests.helpers import line_data
 from tests.test_properties import DISTS, random_lines
 from twin.analytics.active_period import (
-    ShiftingBottleneck, average_active_period, can_prune, periods_from_recorded, shifting_bottleneck,
+    ActivePeriods, ShiftingBottleneck, _in_one_buffer, average_active_period, can_prune, periods_from_recorded,
+    shifting_bottleneck,
 )
 from twin.analytics.sweep import momentary
 from twin.calendar import Calendar
@@ -158,6 +159,39 @@ def test_the_sweep_equals_the_boundary_by_boundary_reference(periods: tuple[list
     got = momentary(np.concatenate(starts), np.concatenate(ends), offsets)
     want = reference_momentary(starts, ends)
     assert list(zip(*(x.tolist() for x in got))) == want
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(station_periods(), st.data())
+def test_periods_read_where_they_lie_in_one_buffer_give_what_joined_copies_give(
+        periods: tuple[list[np.ndarray], list[np.ndarray]], data: st.DataObject) -> None:
+    """`shifting_bottleneck` reads the flow engine's logs in place (each station's starts and ends somewhere in one
+    array, as `_StationLogs` lays them out); the same periods as separate arrays are joined first. Both ways, in
+    any layout of the buffer (ends before or after the starts, stations in any order, gaps), give the same."""
+    starts, ends = periods
+    k = len(starts)
+    halves = [(s, h) for s in range(k) for h in range(2)]
+    order = data.draw(st.permutations(halves))
+    gaps = data.draw(st.lists(st.integers(0, 3), min_size=2 * k, max_size=2 * k))
+    at: dict[tuple[int, int], int] = {}
+    size = 0
+    for (s, h), gap in zip(order, gaps):
+        size += gap
+        at[(s, h)] = size
+        size += len(starts[s])
+    buf = np.full(size + 1, np.nan)
+    for s in range(k):
+        buf[at[(s, 0)]:at[(s, 0)] + len(starts[s])] = starts[s]
+        buf[at[(s, 1)]:at[(s, 1)] + len(ends[s])] = ends[s]
+    views = ActivePeriods(tuple(buf[at[(s, 0)]:at[(s, 0)] + len(starts[s])] for s in range(k)),
+                          tuple(buf[at[(s, 1)]:at[(s, 1)] + len(ends[s])] for s in range(k)))
+    assert _in_one_buffer(views.start, views.end) is not None
+    copies = ActivePeriods(tuple(a.copy() for a in starts), tuple(b.copy() for b in ends))
+    assert _in_one_buffer(copies.start, copies.end) is None
+    window = (0.0, 30.0)
+    got, want = shifting_bottleneck(views, window), shifting_bottleneck(copies, window)
+    for field in ("sole", "shifting", "timeline_start", "timeline_end", "timeline_station"):
+        assert np.array_equal(getattr(got, field), getattr(want, field)), field
 
 
 @settings(max_examples=12, deadline=None, derandomize=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.analytics.sweep import clip_to_window, momentary, sole_and_shifting
+from twin.analytics.sweep import clip_to_window, momentary, momentary_at, sole_and_shifting, sole_and_shifting_at
 from twin.engine.model import DOWN, WORKING, PrunedPeriods, Trace
 from twin.scenario import Scenario
 
@@ -160,6 +160,32 @@ def _all_servers_active(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarra
     return np.delete(starts, joined + 1), np.delete(ends, joined)
 
 
+def _in_one_buffer(starts: tuple[np.ndarray, ...], ends: tuple[np.ndarray, ...]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Where every station's starts and ends are contiguous float64 views of one 1-D float64 array (the flow
+    engine's period logs, `twin.engine.flow._StationLogs`, unclipped): that array, each station's first start in
+    it and how far its ends lie from its starts. None otherwise: the sweep then joins them into new arrays, which
+    for millions of periods costs more in fresh memory than the sweep itself."""
+    if not starts:
+        return None
+    buf = starts[0].base
+    if not (isinstance(buf, np.ndarray) and buf.ndim == 1 and buf.dtype == np.float64 and buf.flags.c_contiguous):
+        return None
+    origin = buf.ctypes.data
+    at = np.empty(len(starts), dtype=np.int64)
+    shift = np.empty(len(starts), dtype=np.int64)
+    for s, (a, b) in enumerate(zip(starts, ends)):
+        if a.base is not buf or b.base is not buf or a.dtype != np.float64 or b.dtype != np.float64:
+            return None
+        if len(a) and not (a.flags.c_contiguous and b.flags.c_contiguous):
+            return None
+        da, db = a.ctypes.data - origin, b.ctypes.data - origin
+        if da % 8 or db % 8:
+            return None
+        at[s], shift[s] = da // 8, (db - da) // 8
+    return buf, at, shift
+
+
 def average_active_period(periods: ActivePeriods) -> tuple[int, np.ndarray]:
     """The average-active-period verdict: the station with the longest mean active period, and all the means."""
     means = periods.mean_length()
@@ -177,11 +203,18 @@ def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> 
     lo, hi = window
     length = hi - lo
     k = periods.stations
-    offsets = np.concatenate(([0], np.cumsum([len(a) for a in periods.start]))).astype(np.int64)
-    starts = np.concatenate([np.asarray(a, dtype=float) for a in periods.start]) if k else np.zeros(0)
-    ends = np.concatenate([np.asarray(b, dtype=float) for b in periods.end]) if k else np.zeros(0)
-    piece_a, piece_b, piece_s, piece_i = momentary(starts, ends, offsets)
-    sole, shifting = sole_and_shifting(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets)
+    in_place = _in_one_buffer(periods.start, periods.end)
+    if in_place is not None:  # the engine's logs, read where they lie
+        buf, at, shift = in_place
+        n = np.array([len(a) for a in periods.start], dtype=np.int64)
+        piece_a, piece_b, piece_s, piece_i = momentary_at(buf, buf, at, at + n, shift)
+        sole, shifting = sole_and_shifting_at(piece_a, piece_b, piece_s, piece_i, buf, buf, at, shift)
+    else:
+        offsets = np.concatenate(([0], np.cumsum([len(a) for a in periods.start]))).astype(np.int64)
+        starts = np.concatenate([np.asarray(a, dtype=float) for a in periods.start]) if k else np.zeros(0)
+        ends = np.concatenate([np.asarray(b, dtype=float) for b in periods.end]) if k else np.zeros(0)
+        piece_a, piece_b, piece_s, piece_i = momentary(starts, ends, offsets)
+        sole, shifting = sole_and_shifting(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets)
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty window has no shares: NaN, not a warning
         sole_share, shifting_share = sole / length, shifting / length
     return ShiftingBottleneck(

@@ -13,117 +13,79 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _build_max_trees(lengths: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per station, a segment tree of its periods' lengths (max over each node), for "first period after i that
-    is longer than L" in O(log n)."""
-    k = offsets.shape[0] - 1
-    width = np.ones(k, dtype=np.int64)
-    tree_off = np.zeros(k + 1, dtype=np.int64)
-    for s in range(k):
-        n = offsets[s + 1] - offsets[s]
-        while width[s] < n:
-            width[s] *= 2
-        tree_off[s + 1] = tree_off[s] + 2 * width[s]
-    tree = np.full(tree_off[k], -np.inf)
-    for s in range(k):
-        base, w = tree_off[s], width[s]
-        for i in range(offsets[s + 1] - offsets[s]):
-            tree[base + w + i] = lengths[offsets[s] + i]
-        for node in range(w - 1, 0, -1):
-            tree[base + node] = max(tree[base + 2 * node], tree[base + 2 * node + 1])
-    return tree, tree_off, width
-
-
-@njit(cache=True, nogil=True)
-def _first_longer(tree: np.ndarray, base: int, width: int, n: int, i: int, threshold: float, strict: bool) -> int:
-    """The first period index >= i of one station whose length is > threshold (>= if not strict), or -1."""
-    if i >= n:
-        return -1
-    # walk up from leaf i: look right of the path for the first subtree holding a qualifying value
-    node = width + i
-    while True:
-        v = tree[base + node]
-        if v > threshold or (not strict and v == threshold):
-            break
-        # go to the next subtree to the right at the lowest level possible
-        while node % 2 == 1:
-            node //= 2
-            if node == 0:
-                return -1
-        node += 1
-    # descend to the leftmost qualifying leaf
-    while node < width:
-        left = 2 * node
-        v = tree[base + left]
-        if v > threshold or (not strict and v == threshold):
-            node = left
-        else:
-            node = left + 1
-    idx = node - width
-    return idx if idx < n else -1
-
-
-@njit(cache=True, nogil=True)
 def momentary(starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`momentary_at` for periods laid end to end: station s owns offsets[s]..offsets[s+1]-1 of both arrays."""
+    k = offsets.shape[0] - 1
+    return momentary_at(starts, ends, offsets[:-1], offsets[1:], np.zeros(k, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def momentary_at(starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, hi_of: np.ndarray, shift: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The momentary bottleneck as pieces (from, to, station, period index within the station).
 
-    Station s owns periods offsets[s]..offsets[s+1]-1 of `starts`/`ends`, sorted and disjoint. On every stretch
-    between two period boundaries the bottleneck is the station whose covering period is the longest (ties: the
-    lower station index). Rather than visit every boundary, the sweep jumps: while station b's period p is the
-    longest, the bottleneck can only change when p ends or when a period that beats p starts. The sweep point
-    only moves forward, so each station keeps a cursor (its first period starting after the point): a period is
-    passed over once when it starts before the next change and does not beat p, and looked at again only when it
-    stops a station's search. Cost O(periods + pieces x stations).
+    Station s owns the periods starting at starts[lo[s]..hi_of[s]-1], sorted and disjoint; the end of the one
+    starting at starts[p] is ends[p + shift[s]] (so that the stations' logs can be read where the engine wrote
+    them, without joining them into fresh arrays). On every stretch between two period boundaries the bottleneck
+    is the station whose covering period is the longest (ties: the lower station index). Rather than visit every
+    boundary, the sweep jumps: while station b's period p is the longest, the bottleneck can only change when p
+    ends or when a period that beats p starts. The sweep point only moves forward, so each station keeps a cursor
+    (its first period starting after the point): a period is passed over once when it starts before the next
+    change and does not beat p, and looked at again only when it stops a station's search. Cost O(periods +
+    pieces x stations).
     """
-    k = offsets.shape[0] - 1
-    lengths = ends - starts
+    k = lo.shape[0]
+    # (a period's length is computed where it is read: an array of them would be fresh memory as large as `ends`,
+    # which on this kind of machine costs more than the subtractions)
     cap = 16
     out_a = np.empty(cap)
     out_b = np.empty(cap)
     out_s = np.empty(cap, dtype=np.int64)
     out_i = np.empty(cap, dtype=np.int64)
     n_out = 0
-    cur = offsets[:-1].copy()  # per station: its first period starting after x
+    cur = lo.copy()  # per station: its first period starting after x
     scan = np.empty(k, dtype=np.int64)
     x = np.inf
     for s in range(k):
-        if offsets[s + 1] > offsets[s] and starts[offsets[s]] < x:
-            x = starts[offsets[s]]
+        if hi_of[s] > lo[s] and starts[lo[s]] < x:
+            x = starts[lo[s]]
     while x < np.inf:
         # the longest period covering x (start <= x < end); ties: the lower station
         best = -1
         best_p = -1
         best_len = 0.0
         for s in range(k):
-            hi = offsets[s + 1]
+            hi = hi_of[s]
+            sh = shift[s]
             q = cur[s]
             while q < hi and starts[q] <= x:
                 q += 1
             cur[s] = q
             p = q - 1
-            if p >= offsets[s] and ends[p] > x and lengths[p] > best_len:
-                best, best_p, best_len = s, p, lengths[p]
+            if p >= lo[s] and ends[p + sh] > x and ends[p + sh] - starts[p] > best_len:
+                best, best_p, best_len = s, p, ends[p + sh] - starts[p]
         if best < 0:  # nobody active: jump to the next start
             nx = np.inf
             for s in range(k):
                 q = cur[s]
-                if q < offsets[s + 1] and starts[q] < nx:
+                if q < hi_of[s] and starts[q] < nx:
                     nx = starts[q]
             x = nx
             continue
-        e = ends[best_p]
+        e = ends[best_p + shift[best]]
         # The first period after x that beats the best before it ends (later ones cannot come first). A few
         # periods of every station first, then the rest up to the nearest beater found so far: scanning one
         # station far ahead before another one's near beater is known would be repeated at the next points.
         nx = e
         for s in range(k):
-            hi = offsets[s + 1]
+            hi = hi_of[s]
+            sh = shift[s]
             q = cur[s]
             strict = s >= best
             stop = min(q + 4, hi)
             while q < stop and starts[q] < nx:
-                length = lengths[q]
+                length = ends[q + sh] - starts[q]
                 if length > best_len or (not strict and length == best_len):
                     nx = starts[q]
                     q = hi
@@ -131,16 +93,17 @@ def momentary(starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray
                 q += 1
             scan[s] = q
         for s in range(k):
-            hi = offsets[s + 1]
+            hi = hi_of[s]
+            sh = shift[s]
             q = scan[s]
             strict = s >= best
             while q < hi and starts[q] < nx:
-                length = lengths[q]
+                length = ends[q + sh] - starts[q]
                 if length > best_len or (not strict and length == best_len):
                     nx = starts[q]
                     break
                 q += 1
-        idx = best_p - offsets[best]
+        idx = best_p - lo[best]
         if n_out > 0 and out_s[n_out - 1] == best and out_i[n_out - 1] == idx and out_b[n_out - 1] == x:
             out_b[n_out - 1] = nx
         else:
@@ -162,12 +125,22 @@ def momentary(starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray
 @njit(cache=True, nogil=True)
 def sole_and_shifting(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndarray, piece_i: np.ndarray,
                       starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds each station was the sole and the shifting bottleneck.
+    """`sole_and_shifting_at` for periods laid end to end (as `momentary`)."""
+    k = offsets.shape[0] - 1
+    return sole_and_shifting_at(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets[:-1],
+                                np.zeros(k, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def sole_and_shifting_at(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndarray, piece_i: np.ndarray,
+                         starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, shift: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds each station was the sole and the shifting bottleneck (periods laid out as in `momentary_at`).
 
     At each change of momentary bottleneck, the overlap of the two stations' periods is shifting time for both;
     a station's sole time is its bottleneck time outside its (merged) shifting time.
     """
-    k = offsets.shape[0] - 1
+    k = lo.shape[0]
     n = piece_a.shape[0]
     bottleneck = np.zeros(k)
     for q in range(n):
@@ -181,9 +154,9 @@ def sole_and_shifting(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndar
         s1, s2 = piece_s[q], piece_s[q + 1]
         if s1 == s2:
             continue
-        p1, p2 = offsets[s1] + piece_i[q], offsets[s2] + piece_i[q + 1]
+        p1, p2 = lo[s1] + piece_i[q], lo[s2] + piece_i[q + 1]
         a = max(starts[p1], starts[p2])
-        b = min(ends[p1], ends[p2])
+        b = min(ends[p1 + shift[s1]], ends[p2 + shift[s2]])
         if b > a:
             sh_s[m], sh_a[m], sh_b[m] = s1, a, b
             sh_s[m + 1], sh_a[m + 1], sh_b[m + 1] = s2, a, b
