@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.analytics.sweep import clip_to_window, momentary, momentary_at, sole_and_shifting, sole_and_shifting_at
+from twin.analytics.sweep import clip_to_window, momentary_at, sole_and_shifting_at
 from twin.engine.model import DOWN, WORKING, PrunedPeriods, Trace
 from twin.scenario import Scenario
 
@@ -204,17 +204,17 @@ def shifting_bottleneck(periods: ActivePeriods, window: tuple[float, float]) -> 
     length = hi - lo
     k = periods.stations
     in_place = _in_one_buffer(periods.start, periods.end)
+    n = np.array([len(a) for a in periods.start], dtype=np.int64)
     if in_place is not None:  # the engine's logs, read where they lie
-        buf, at, shift = in_place
-        n = np.array([len(a) for a in periods.start], dtype=np.int64)
-        piece_a, piece_b, piece_s, piece_i = momentary_at(buf, buf, at, at + n, shift)
-        sole, shifting = sole_and_shifting_at(piece_a, piece_b, piece_s, piece_i, buf, buf, at, shift)
+        starts, at, shift = in_place
+        ends = starts
     else:
-        offsets = np.concatenate(([0], np.cumsum([len(a) for a in periods.start]))).astype(np.int64)
+        at = np.cumsum(n) - n  # laid end to end
+        shift = np.zeros(k, dtype=np.int64)
         starts = np.concatenate([np.asarray(a, dtype=float) for a in periods.start]) if k else np.zeros(0)
         ends = np.concatenate([np.asarray(b, dtype=float) for b in periods.end]) if k else np.zeros(0)
-        piece_a, piece_b, piece_s, piece_i = momentary(starts, ends, offsets)
-        sole, shifting = sole_and_shifting(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets)
+    piece_a, piece_b, piece_s, piece_i = momentary_at(starts, ends, at, at + n, shift)
+    sole, shifting = sole_and_shifting_at(piece_a, piece_b, piece_s, piece_i, starts, ends, at, shift)
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty window has no shares: NaN, not a warning
         sole_share, shifting_share = sole / length, shifting / length
     return ShiftingBottleneck(

@@ -123,15 +123,6 @@ def momentary_at(starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, hi_of: np
 
 
 @njit(cache=True, nogil=True)
-def sole_and_shifting(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndarray, piece_i: np.ndarray,
-                      starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`sole_and_shifting_at` for periods laid end to end (as `momentary`)."""
-    k = offsets.shape[0] - 1
-    return sole_and_shifting_at(piece_a, piece_b, piece_s, piece_i, starts, ends, offsets[:-1],
-                                np.zeros(k, dtype=np.int64))
-
-
-@njit(cache=True, nogil=True)
 def sole_and_shifting_at(piece_a: np.ndarray, piece_b: np.ndarray, piece_s: np.ndarray, piece_i: np.ndarray,
                          starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, shift: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
